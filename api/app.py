@@ -1,0 +1,103 @@
+"""The HTTP API (``/v1``). This first cut serves health, submission, status, results and
+cancel through the same service functions as the CLI; tenants and keys come with the API issue.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from api.dispatch import enqueue_dispatch
+from worker.domain.batches import SubmitRequest, cancel_batch, get_batch, submit_batch
+from worker.domain.config import AppConfig, load_config
+from worker.domain.db import session_scope
+from worker.domain.errors import InvalidInput, NotFound, ServiceUnavailable, SluiceError
+from worker.domain.ingest import ParseResult, Problem, build_item
+
+app = FastAPI(title="Sluice", version="0.1.0", docs_url="/docs")
+
+
+def get_session() -> Iterator[Session]:
+    with session_scope() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+ConfigDep = Annotated[AppConfig, Depends(load_config)]
+
+
+class BatchCreate(BaseModel):
+    task: str
+    items: list[dict[str, Any]] = Field(min_length=1)
+    labels: list[str] | None = None
+    name: str | None = None
+    budget_usd: Decimal | None = None
+
+
+@app.exception_handler(SluiceError)
+async def _sluice_error(_: Any, err: SluiceError) -> JSONResponse:
+    status = 404 if isinstance(err, NotFound) else 422 if isinstance(err, InvalidInput) else 503
+    return JSONResponse({"error": {"code": err.code, "message": err.message}}, status_code=status)
+
+
+@app.get("/v1/healthz")
+def healthz(session: SessionDep) -> dict[str, str]:
+    session.execute(text("SELECT 1"))
+    return {"status": "ok"}
+
+
+@app.post("/v1/batches", status_code=202)
+def create_batch(body: BatchCreate, session: SessionDep, config: ConfigDep) -> dict[str, Any]:
+    parsed = ParseResult()
+    for index, record in enumerate(body.items, start=1):
+        outcome = build_item(record, index, config.worker.max_item_chars)
+        if isinstance(outcome, Problem):
+            parsed.add_problem(outcome)
+        else:
+            parsed.items.append(outcome)
+    parsed.raise_if_problems()
+    request = SubmitRequest(
+        task=body.task,
+        items=parsed.items,
+        labels=body.labels,
+        name=body.name,
+        budget_usd=body.budget_usd,
+    )
+    batch = submit_batch(session, config, request)
+    session.commit()
+    try:
+        enqueue_dispatch(batch.id)
+    except ServiceUnavailable:
+        pass  # stored; the sweeper dispatches it when Redis is back
+    return {"id": str(batch.id), "status": batch.status, "counts": batch.counts}
+
+
+@app.get("/v1/batches/{batch_id}")
+def read_batch(batch_id: uuid.UUID, session: SessionDep) -> dict[str, Any]:
+    return get_batch(session, batch_id).as_dict()
+
+
+@app.post("/v1/batches/{batch_id}/cancel")
+def cancel(batch_id: uuid.UUID, session: SessionDep) -> dict[str, Any]:
+    return cancel_batch(session, batch_id).as_dict()
+
+
+@app.get("/v1/batches/{batch_id}/results")
+def results(
+    batch_id: uuid.UUID,
+    fmt: Annotated[str, Query(alias="format", pattern="^(jsonl|csv)$")] = "jsonl",
+) -> StreamingResponse:
+    from api.streaming import stream_results
+
+    with session_scope() as session:
+        get_batch(session, batch_id)  # 404 before the stream starts
+    media = "application/x-ndjson" if fmt == "jsonl" else "text/csv"
+    return StreamingResponse(stream_results(batch_id, fmt), media_type=media)

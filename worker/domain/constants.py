@@ -1,0 +1,18 @@
+"""Names shared across processes: Celery queues and task names, Redis key prefixes.
+
+Everything that two processes must spell the same way lives here, so a producer that
+only imports ``worker.domain`` can still address the workers.
+"""
+
+DISPATCH_QUEUE = "sluice.dispatch"  #: queue of the dispatcher task
+PROVIDER_QUEUE_PREFIX = "sluice.provider."  #: one queue per provider: prefix + provider name
+DISPATCH_TASK = "sluice.dispatch_batch"  #: task that routes a batch's pending jobs
+RUN_CHUNK_TASK = "sluice.run_chunk"  #: task that runs a chunk of job ids
+SWEEP_TASK = "sluice.sweep"  #: periodic task (beat) that re-sends work nobody is doing
+
+REDIS_KEY_PREFIX = "sluice:"  #: every Redis key Sluice writes (besides Celery's own) starts so
+
+
+def provider_queue(provider: str) -> str:
+    """The Celery queue that serves calls to ``provider``."""
+    return f"{PROVIDER_QUEUE_PREFIX}{provider}"

@@ -1,0 +1,198 @@
+"""Runs a chunk of jobs concurrently on the process's event loop.
+
+For each job: render the task, walk its route (primary model, then fallbacks), call the
+provider under the retry policy, validate the answer (re-asking once on a bad one), price
+every call from the usage the provider reported, and hand the outcome to the result writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from worker.domain.config import AppConfig, ModelConfig, TaskConfig
+from worker.domain.errors import Permanent, ProviderError, Retryable
+from worker.domain.log import log_event
+from worker.domain.pricing import call_cost_usd
+from worker.domain.states import JobState
+from worker.domain.tasks_spec import TaskRequest, build_request, validate_output
+from worker.jobstore import AttemptRecord, ClaimedJob, JobOutcome, claim_jobs, mark_batches_running
+from worker.providers import Completion, Provider, build_provider
+from worker.results_writer import ResultWriter
+from worker.retry import retry_policy
+
+logger = logging.getLogger("sluice.executor")
+
+
+class ProviderPool:
+    """One adapter per provider per process, created on first use and reused."""
+
+    def __init__(self, config: AppConfig) -> None:
+        self._config = config
+        self._providers: dict[str, Provider] = {}
+
+    def get(self, name: str) -> Provider:
+        provider = self._providers.get(name)
+        if provider is None:
+            provider = build_provider(name, self._config.providers[name])
+            self._providers[name] = provider
+        return provider
+
+    async def aclose(self) -> None:
+        for provider in self._providers.values():
+            await provider.aclose()
+        self._providers.clear()
+
+
+@dataclass
+class ChunkReport:
+    claimed: int
+    written: int
+    finished_batches: int
+
+
+class Executor:
+    def __init__(self, config: AppConfig, providers: ProviderPool) -> None:
+        self.config = config
+        self.providers = providers
+
+    async def run_chunk(self, job_ids: Sequence[int]) -> ChunkReport:
+        jobs = await asyncio.to_thread(claim_jobs, job_ids, lease_s=self.config.worker.lease_s)
+        if not jobs:
+            return ChunkReport(claimed=0, written=0, finished_batches=0)
+        await asyncio.to_thread(mark_batches_running, list({job.batch_id for job in jobs}))
+        writer = ResultWriter(flush_s=self.config.worker.result_flush_s)
+        limit = asyncio.Semaphore(self.config.worker.max_inflight_per_process)
+
+        async def one(job: ClaimedJob) -> None:
+            async with limit:
+                writer.add(await self.run_job_safely(job))
+
+        async with writer:
+            await asyncio.gather(*(one(job) for job in jobs))
+        return ChunkReport(
+            claimed=len(jobs), written=writer.written, finished_batches=writer.finished_batches
+        )
+
+    async def run_job_safely(self, job: ClaimedJob) -> JobOutcome:
+        """Run one job; a bug in Sluice fails that job with a stated reason, never silently."""
+        try:
+            return await self.run_job(job)
+        except Exception as err:  # the job still ends, with the cause recorded and logged
+            logger.exception("job_crashed job=%s batch=%s", job.id, job.batch_id)
+            return JobOutcome(
+                job=job,
+                state=JobState.failed,
+                error_code="internal_error",
+                error_message=f"{type(err).__name__}: {err}"[:300],
+            )
+
+    async def run_job(self, job: ClaimedJob) -> JobOutcome:
+        outcome = JobOutcome(job=job, state=JobState.failed)
+        task = self.config.tasks.get(job.task)
+        if task is None:
+            outcome.error_code = "unknown_task"
+            outcome.error_message = f"task '{job.task}' is not in the current config"
+            return outcome
+        request = build_request(task, text=job.text, params=job.params)
+        last_error: ProviderError = Permanent("the task's route is empty", code="no_route")
+        for model_name in task.route:
+            error = await self._run_model(outcome, task, request, model_name)
+            if error is None or outcome.error_code == "invalid_output":
+                return outcome
+            last_error = error
+        outcome.state = JobState.failed
+        outcome.error_code = last_error.code
+        outcome.error_message = f"every model in the route failed; last: {last_error.message}"
+        return outcome
+
+    async def _run_model(
+        self, outcome: JobOutcome, task: TaskConfig, request: TaskRequest, model_name: str
+    ) -> ProviderError | None:
+        """Try one model until it answers validly; returns the error that made it give up."""
+        model = self.config.models[model_name]
+        try:
+            provider = self.providers.get(model.provider)
+        except ProviderError as err:
+            return err
+        reasks_left = self.config.worker.invalid_output_retries
+        while True:
+            try:
+                completion, record = await self._call_with_retries(
+                    outcome, provider, request, model_name, model
+                )
+            except ProviderError as err:
+                return err
+            problem = validate_output(task, completion.output, outcome.job.params)
+            if problem is None:
+                outcome.state = JobState.succeeded
+                outcome.provider, outcome.model = model.provider, model_name
+                outcome.output = completion.output
+                outcome.label = completion.output.get("label")
+                return None
+            record.error_type, record.error_message = "invalid_output", problem
+            if reasks_left == 0:
+                outcome.state = JobState.failed
+                outcome.provider, outcome.model = model.provider, model_name
+                outcome.error_code, outcome.error_message = "invalid_output", problem
+                return Retryable(problem, code="invalid_output")
+            reasks_left -= 1
+
+    async def _call_with_retries(
+        self,
+        outcome: JobOutcome,
+        provider: Provider,
+        request: TaskRequest,
+        model_name: str,
+        model: ModelConfig,
+    ) -> tuple[Completion, AttemptRecord]:
+        async for attempt in retry_policy(self.config.worker):
+            with attempt:
+                return await self._call_once(outcome, provider, request, model_name, model)
+        raise AssertionError("unreachable: the retry policy reraises its last error")
+
+    async def _call_once(
+        self,
+        outcome: JobOutcome,
+        provider: Provider,
+        request: TaskRequest,
+        model_name: str,
+        model: ModelConfig,
+    ) -> tuple[Completion, AttemptRecord]:
+        started_at = dt.datetime.now(dt.UTC)
+        started = time.perf_counter()
+        record = AttemptRecord(
+            provider=model.provider, model=model_name, started_at=started_at, latency_ms=0
+        )
+        outcome.attempts.append(record)
+        try:
+            completion = await provider.complete(request, model=model.api_model or model_name)
+        except ProviderError as err:
+            record.latency_ms = round((time.perf_counter() - started) * 1000)
+            record.status_code, record.provider_request_id = err.status_code, err.request_id
+            record.error_type, record.error_message = err.code, err.message
+            log_event(
+                logger,
+                "provider_call_failed",
+                level=logging.DEBUG,
+                job=outcome.job.id,
+                model=model_name,
+                error=err.code,
+                status=err.status_code,
+            )
+            raise
+        record.latency_ms = round((time.perf_counter() - started) * 1000)
+        usage = completion.usage
+        record.status_code, record.provider_request_id = (
+            completion.status_code,
+            completion.request_id,
+        )
+        record.input_tokens, record.output_tokens = usage.input_tokens, usage.output_tokens
+        record.cached_input_tokens = usage.cached_input_tokens
+        record.cache_write_tokens = usage.cache_write_tokens
+        record.cost_usd = call_cost_usd(model, usage)
+        return completion, record

@@ -1,0 +1,223 @@
+"""The workers' reads and writes of jobs in Postgres: claim under a lease, record outcomes.
+
+A claim and its lease are one statement (``FOR UPDATE SKIP LOCKED``), so two workers never
+run the same job at once. An outcome is written only while the writer still holds the job's
+lease token, and its attempts are inserted in the same transaction: a result and its cost are
+recorded once, even if a slow worker wakes up after its lease was handed to another.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import bindparam, insert, text
+from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
+
+from worker.domain.db import session_scope
+from worker.domain.models import Attempt
+from worker.domain.states import JobState
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    id: int
+    batch_id: uuid.UUID
+    task: str
+    text: str
+    payload: dict[str, Any] | None
+    params: dict[str, Any]
+    lease_token: uuid.UUID
+
+
+@dataclass(slots=True)
+class AttemptRecord:
+    """One provider call, as stored in ``attempts``."""
+
+    provider: str
+    model: str
+    started_at: Any
+    latency_ms: int
+    status_code: int | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: Decimal = Decimal(0)
+    provider_request_id: str | None = None
+
+
+@dataclass(slots=True)
+class JobOutcome:
+    job: ClaimedJob
+    state: JobState
+    provider: str | None = None
+    model: str | None = None
+    label: str | None = None
+    output: Any = None
+    error_code: str | None = None
+    error_message: str | None = None
+    attempts: list[AttemptRecord] = field(default_factory=list)
+
+
+_CLAIM = text(
+    """
+    UPDATE jobs AS j
+       SET state = 'running',
+           lease_token = :token,
+           leased_until = now() + make_interval(secs => :lease_s),
+           started_at = coalesce(j.started_at, now())
+      FROM (SELECT id FROM jobs
+             WHERE id = ANY(:ids) AND state = 'queued'
+             ORDER BY id
+             FOR UPDATE SKIP LOCKED) AS c, batches AS b
+     WHERE j.id = c.id AND b.id = j.batch_id
+    RETURNING j.id, j.batch_id, b.task, j.text, j.payload, b.params
+    """
+).bindparams(bindparam("ids", type_=ARRAY(BIGINT)))
+
+
+def claim_jobs(job_ids: Sequence[int], *, lease_s: int) -> list[ClaimedJob]:
+    """Take the still-queued jobs among ``job_ids`` under one new lease token."""
+    token = uuid.uuid4()
+    with session_scope() as session:
+        rows = session.execute(
+            _CLAIM, {"ids": list(job_ids), "token": token, "lease_s": lease_s}
+        ).all()
+    return [
+        ClaimedJob(
+            id=row.id,
+            batch_id=row.batch_id,
+            task=row.task,
+            text=row.text,
+            payload=row.payload,
+            params=row.params or {},
+            lease_token=token,
+        )
+        for row in rows
+    ]
+
+
+_RECORD = text(
+    """
+    UPDATE jobs AS j
+       SET state = v.state,
+           provider = v.provider,
+           model = v.model,
+           label = v.label,
+           output = v.output::jsonb,
+           error_code = v.error_code,
+           error_message = v.error_message,
+           input_tokens = j.input_tokens + v.input_tokens,
+           output_tokens = j.output_tokens + v.output_tokens,
+           cached_input_tokens = j.cached_input_tokens + v.cached_input_tokens,
+           cost_usd = j.cost_usd + v.cost_usd,
+           attempt_count = j.attempt_count + v.attempt_count,
+           finished_at = now(),
+           lease_token = NULL,
+           leased_until = NULL
+      FROM unnest(
+             CAST(:ids AS bigint[]), CAST(:tokens AS uuid[]), CAST(:states AS text[]),
+             CAST(:providers AS text[]), CAST(:models AS text[]), CAST(:labels AS text[]),
+             CAST(:outputs AS text[]), CAST(:error_codes AS text[]),
+             CAST(:error_messages AS text[]), CAST(:input_tokens AS int[]),
+             CAST(:output_tokens AS int[]), CAST(:cached_input_tokens AS int[]),
+             CAST(:costs AS numeric[]), CAST(:attempt_counts AS int[])
+           ) AS v(id, token, state, provider, model, label, output, error_code, error_message,
+                  input_tokens, output_tokens, cached_input_tokens, cost_usd, attempt_count)
+     WHERE j.id = v.id AND j.lease_token = v.token AND j.state = 'running'
+    RETURNING j.id
+    """
+)
+
+_FINISH_BATCHES = text(
+    """
+    UPDATE batches AS b
+       SET status = CASE WHEN b.status = 'canceled' THEN 'canceled' ELSE 'completed' END,
+           completed_at = now()
+     WHERE b.id = ANY(:ids) AND b.completed_at IS NULL
+       AND NOT EXISTS (SELECT 1 FROM jobs j
+                        WHERE j.batch_id = b.id
+                          AND j.state IN ('pending', 'queued', 'running', 'waiting_budget'))
+    RETURNING b.id
+    """
+)
+
+
+def _sum(outcome: JobOutcome, name: str) -> int:
+    return sum(getattr(attempt, name) for attempt in outcome.attempts)
+
+
+def _columns(outcomes: Sequence[JobOutcome]) -> dict[str, list[Any]]:
+    return {
+        "ids": [o.job.id for o in outcomes],
+        "tokens": [o.job.lease_token for o in outcomes],
+        "states": [str(o.state) for o in outcomes],
+        "providers": [o.provider for o in outcomes],
+        "models": [o.model for o in outcomes],
+        "labels": [o.label for o in outcomes],
+        "outputs": [None if o.output is None else json.dumps(o.output) for o in outcomes],
+        "error_codes": [o.error_code for o in outcomes],
+        "error_messages": [o.error_message for o in outcomes],
+        "input_tokens": [_sum(o, "input_tokens") for o in outcomes],
+        "output_tokens": [_sum(o, "output_tokens") for o in outcomes],
+        "cached_input_tokens": [_sum(o, "cached_input_tokens") for o in outcomes],
+        "costs": [sum((a.cost_usd for a in o.attempts), Decimal(0)) for o in outcomes],
+        "attempt_counts": [len(o.attempts) for o in outcomes],
+    }
+
+
+def record_outcomes(outcomes: Sequence[JobOutcome]) -> tuple[set[int], set[uuid.UUID]]:
+    """Write results and attempts in one transaction; returns (jobs written, batches finished).
+
+    Jobs whose lease was lost are skipped, with their attempts: another worker owns them now.
+    """
+    if not outcomes:
+        return set(), set()
+    with session_scope() as session:
+        written = set(session.execute(_RECORD, _columns(outcomes)).scalars())
+        rows = [
+            {"job_id": o.job.id, "batch_id": o.job.batch_id, **_attempt_row(a)}
+            for o in outcomes
+            if o.job.id in written
+            for a in o.attempts
+        ]
+        if rows:
+            session.execute(insert(Attempt), rows)
+        batch_ids = list({o.job.batch_id for o in outcomes if o.job.id in written})
+        finished = set(session.execute(_FINISH_BATCHES, {"ids": batch_ids}).scalars())
+    return written, finished
+
+
+def _attempt_row(record: AttemptRecord) -> dict[str, Any]:
+    return {
+        "provider": record.provider,
+        "model": record.model,
+        "status_code": record.status_code,
+        "error_type": record.error_type,
+        "error_message": record.error_message,
+        "input_tokens": record.input_tokens,
+        "output_tokens": record.output_tokens,
+        "cached_input_tokens": record.cached_input_tokens,
+        "cache_write_tokens": record.cache_write_tokens,
+        "cost_usd": record.cost_usd,
+        "latency_ms": record.latency_ms,
+        "provider_request_id": record.provider_request_id,
+        "started_at": record.started_at,
+    }
+
+
+def mark_batches_running(batch_ids: Sequence[uuid.UUID]) -> None:
+    with session_scope() as session:
+        session.execute(
+            text(
+                "UPDATE batches SET status = 'running' WHERE id = ANY(:ids) AND status = 'pending'"
+            ),
+            {"ids": list(batch_ids)},
+        )

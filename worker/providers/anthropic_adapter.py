@@ -1,0 +1,92 @@
+"""Anthropic Messages API through the official async SDK; classify uses a forced tool call."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anthropic
+
+from worker.domain.config import ProviderConfig
+from worker.domain.errors import ProviderError, Retryable
+from worker.domain.pricing import Usage
+from worker.domain.tasks_spec import TaskRequest
+from worker.providers.base import Completion, error_fields, redact, status_error
+
+TOOL_DESCRIPTION = "Record the answer. Always call this tool exactly once."  #: tool description
+
+
+class AnthropicProvider:
+    """One reusable ``AsyncAnthropic`` client; the SDK's own retries are off."""
+
+    def __init__(self, *, name: str, config: ProviderConfig, api_key: str) -> None:
+        self.name = name
+        self._key = api_key
+        self._client = anthropic.AsyncAnthropic(
+            api_key=api_key, base_url=config.base_url, max_retries=0, timeout=config.timeout_s
+        )
+
+    async def complete(self, request: TaskRequest, *, model: str) -> Completion:
+        kwargs: dict[str, Any] = {
+            "model": model,
+            "max_tokens": request.max_tokens,
+            "messages": [{"role": "user", "content": request.prompt}],
+            "tools": [
+                {
+                    "name": request.output_name,
+                    "description": TOOL_DESCRIPTION,
+                    "input_schema": request.output_schema,
+                }
+            ],
+            "tool_choice": {"type": "tool", "name": request.output_name},
+        }
+        if request.system:
+            kwargs["system"] = request.system
+        try:
+            message = await self._client.messages.create(**kwargs)
+        except Exception as err:
+            raise self._translate(err) from err
+        return self._completion(message, request.output_name)
+
+    def _completion(self, message: Any, tool_name: str) -> Completion:
+        usage = message.usage
+        recorded = Usage(
+            input_tokens=usage.input_tokens or 0,
+            output_tokens=usage.output_tokens or 0,
+            cached_input_tokens=getattr(usage, "cache_read_input_tokens", None) or 0,
+            cache_write_tokens=getattr(usage, "cache_creation_input_tokens", None) or 0,
+        )
+        request_id = getattr(message, "_request_id", None)
+        for block in message.content:
+            if block.type == "tool_use" and block.name == tool_name:
+                return Completion(
+                    output=block.input, text=None, usage=recorded, request_id=request_id
+                )
+        # no tool call: the executor judges the text answer as invalid output
+        text = "".join(getattr(block, "text", "") for block in message.content)
+        return Completion(output=None, text=text, usage=recorded, request_id=request_id)
+
+    def _translate(self, err: Exception) -> ProviderError:
+        if isinstance(err, anthropic.APIStatusError):
+            error = error_fields(err.body)
+            return status_error(
+                status=err.status_code,
+                message=redact(str(error.get("message") or err.message), self._key),
+                headers=err.response.headers,
+                request_id=err.request_id,
+                error_type=error.get("type"),
+            )
+        if isinstance(err, anthropic.APITimeoutError):
+            return Retryable("the request timed out", code="timeout")
+        if isinstance(err, anthropic.APIConnectionError):
+            return Retryable(
+                redact(f"connection failed: {err}", self._key), code="connection_error"
+            )
+        if isinstance(err, json.JSONDecodeError | ValueError):
+            return Retryable(
+                "the provider sent a malformed response body", code="malformed_response"
+            )
+        return Retryable(redact(f"{type(err).__name__}: {err}", self._key), code="unexpected_error")
+
+    async def aclose(self) -> None:
+        await self._client.close()
