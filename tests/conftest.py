@@ -22,7 +22,10 @@ ADMIN_URL = os.environ.get(
     "SLUICE_TEST_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )  #: a database the tests may connect to in order to create their own
 TEST_REDIS_URL = os.environ.get("SLUICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  #: ../shared/data
+#: real inputs nobody here wrote: ../shared/data next to the repository, or SLUICE_SHARED_DATA
+SHARED_DATA = Path(
+    os.environ.get("SLUICE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 
 
 def fast_config(**worker: object) -> dict[str, object]:

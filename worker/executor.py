@@ -48,6 +48,15 @@ class ProviderPool:
         self._providers.clear()
 
 
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One model of a route, with the adapter that calls it."""
+
+    model_name: str
+    model: ModelConfig
+    provider: Provider
+
+
 @dataclass
 class ChunkReport:
     claimed: int
@@ -116,61 +125,53 @@ class Executor:
         """Try one model until it answers validly; returns the error that made it give up."""
         model = self.config.models[model_name]
         try:
-            provider = self.providers.get(model.provider)
+            step = _Step(model_name, model, self.providers.get(model.provider))
         except ProviderError as err:
             return err
         reasks_left = self.config.worker.invalid_output_retries
         while True:
             try:
-                completion, record = await self._call_with_retries(
-                    outcome, provider, request, model_name, model
-                )
+                completion, record = await self._call_with_retries(outcome, request, step)
             except ProviderError as err:
                 return err
             problem = validate_output(task, completion.output, outcome.job.params)
+            outcome.provider, outcome.model = model.provider, model_name
             if problem is None:
                 outcome.state = JobState.succeeded
-                outcome.provider, outcome.model = model.provider, model_name
                 outcome.output = completion.output
                 outcome.label = completion.output.get("label")
                 return None
             record.error_type, record.error_message = "invalid_output", problem
             if reasks_left == 0:
                 outcome.state = JobState.failed
-                outcome.provider, outcome.model = model.provider, model_name
                 outcome.error_code, outcome.error_message = "invalid_output", problem
                 return Retryable(problem, code="invalid_output")
             reasks_left -= 1
 
     async def _call_with_retries(
-        self,
-        outcome: JobOutcome,
-        provider: Provider,
-        request: TaskRequest,
-        model_name: str,
-        model: ModelConfig,
+        self, outcome: JobOutcome, request: TaskRequest, step: _Step
     ) -> tuple[Completion, AttemptRecord]:
         async for attempt in retry_policy(self.config.worker):
             with attempt:
-                return await self._call_once(outcome, provider, request, model_name, model)
+                return await self._call_once(outcome, request, step)
         raise AssertionError("unreachable: the retry policy reraises its last error")
 
     async def _call_once(
-        self,
-        outcome: JobOutcome,
-        provider: Provider,
-        request: TaskRequest,
-        model_name: str,
-        model: ModelConfig,
+        self, outcome: JobOutcome, request: TaskRequest, step: _Step
     ) -> tuple[Completion, AttemptRecord]:
-        started_at = dt.datetime.now(dt.UTC)
-        started = time.perf_counter()
+        """One provider call, recorded as one attempt whatever its outcome."""
         record = AttemptRecord(
-            provider=model.provider, model=model_name, started_at=started_at, latency_ms=0
+            provider=step.model.provider,
+            model=step.model_name,
+            started_at=dt.datetime.now(dt.UTC),
+            latency_ms=0,
         )
         outcome.attempts.append(record)
+        started = time.perf_counter()
         try:
-            completion = await provider.complete(request, model=model.api_model or model_name)
+            completion = await step.provider.complete(
+                request, model=step.model.api_model or step.model_name
+            )
         except ProviderError as err:
             record.latency_ms = round((time.perf_counter() - started) * 1000)
             record.status_code, record.provider_request_id = err.status_code, err.request_id
@@ -180,19 +181,17 @@ class Executor:
                 "provider_call_failed",
                 level=logging.DEBUG,
                 job=outcome.job.id,
-                model=model_name,
+                model=step.model_name,
                 error=err.code,
                 status=err.status_code,
             )
             raise
         record.latency_ms = round((time.perf_counter() - started) * 1000)
         usage = completion.usage
-        record.status_code, record.provider_request_id = (
-            completion.status_code,
-            completion.request_id,
-        )
+        record.status_code = completion.status_code
+        record.provider_request_id = completion.request_id
         record.input_tokens, record.output_tokens = usage.input_tokens, usage.output_tokens
         record.cached_input_tokens = usage.cached_input_tokens
         record.cache_write_tokens = usage.cache_write_tokens
-        record.cost_usd = call_cost_usd(model, usage)
+        record.cost_usd = call_cost_usd(step.model, usage)
         return completion, record

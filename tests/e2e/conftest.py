@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 
 from simulator import SimConfig
 from simulator.testing import SimHandle, running_simulator
@@ -73,6 +74,7 @@ def pipeline(
 ) -> Iterator[Pipeline]:
     workdir = tmp_path_factory.mktemp("e2e")
     config_path = write_config(workdir / "sluice.yaml", fast_config())
+    redis.Redis.from_url(redis_url).flushdb()  # no stale wake-ups from earlier tests
     with running_simulator(SimConfig(seed=11)) as sim:
         env = {
             **os.environ,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import text
 
 from tests.e2e.conftest import Pipeline, submit_items, wait_for_batch
@@ -104,3 +105,26 @@ def test_injected_500s_and_529s_are_retried_recorded_and_every_job_succeeds(
     for record in faulted:
         seen[record["status"]] = seen.get(record["status"], 0) + 1
     assert recorded == seen
+
+
+def test_sweeper_dispatches_a_batch_whose_wake_up_was_never_sent(
+    fresh_sim: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from worker import tasks
+    from worker.domain.batches import SubmitRequest, submit_batch
+    from worker.domain.ingest import Item
+
+    items = [
+        Item(line=i + 1, item_id=f"s-{i}", text=t) for i, (_, t) in enumerate(_marked_items(30))
+    ]
+    with session_scope() as session:  # stored, but no dispatch message (Redis was down, say)
+        batch = submit_batch(
+            session, load_config(), SubmitRequest("classify", items, labels=LABELS)
+        )
+    monkeypatch.setattr(tasks, "PENDING_GRACE_S", 0)
+
+    dispatched = tasks.sweep.run()
+
+    assert dispatched == 30
+    assert wait_for_batch(batch.id) == {"succeeded": 30}
+    assert tasks.sweep.run() == 0  # nothing left to send

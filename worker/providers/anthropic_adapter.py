@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import anthropic
 
 from worker.domain.config import ProviderConfig
-from worker.domain.errors import ProviderError, Retryable
+from worker.domain.errors import ProviderError
 from worker.domain.pricing import Usage
 from worker.domain.tasks_spec import TaskRequest
-from worker.providers.base import Completion, error_fields, redact, status_error
+from worker.providers.base import Completion, translate_sdk_error
 
 TOOL_DESCRIPTION = "Record the answer. Always call this tool exactly once."  #: tool description
 
@@ -67,26 +66,7 @@ class AnthropicProvider:
         return Completion(output=None, text=text, usage=recorded, request_id=request_id)
 
     def _translate(self, err: Exception) -> ProviderError:
-        if isinstance(err, anthropic.APIStatusError):
-            error = error_fields(err.body)
-            return status_error(
-                status=err.status_code,
-                message=redact(str(error.get("message") or err.message), self._key),
-                headers=err.response.headers,
-                request_id=err.request_id,
-                error_type=error.get("type"),
-            )
-        if isinstance(err, anthropic.APITimeoutError):
-            return Retryable("the request timed out", code="timeout")
-        if isinstance(err, anthropic.APIConnectionError):
-            return Retryable(
-                redact(f"connection failed: {err}", self._key), code="connection_error"
-            )
-        if isinstance(err, json.JSONDecodeError | ValueError):
-            return Retryable(
-                "the provider sent a malformed response body", code="malformed_response"
-            )
-        return Retryable(redact(f"{type(err).__name__}: {err}", self._key), code="unexpected_error")
+        return translate_sdk_error(err, anthropic, key=self._key, type_fields=("type",))
 
     async def aclose(self) -> None:
         await self._client.close()

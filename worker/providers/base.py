@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, Protocol
 
 from worker.domain.errors import Permanent, ProviderError, RateLimited, Retryable
@@ -103,3 +104,27 @@ def missing_key_error(provider: str, env_var: str) -> Permanent:
         f"provider '{provider}' has no API key: set the environment variable {env_var}",
         code="missing_api_key",
     )
+
+
+def translate_sdk_error(
+    err: Exception, sdk: ModuleType, *, key: str, type_fields: tuple[str, ...]
+) -> ProviderError:
+    """Map an exception of the ``anthropic`` or ``openai`` SDK (they share one hierarchy) into
+    the tree. A 200 with a malformed body surfaces as ValueError, which the SDKs do not retry."""
+    if isinstance(err, sdk.APIStatusError):
+        error = error_fields(err.body)
+        error_type = next((str(error[f]) for f in type_fields if error.get(f)), None)
+        return status_error(
+            status=err.status_code,
+            message=redact(str(error.get("message") or err.message), key),
+            headers=err.response.headers,
+            request_id=err.request_id,
+            error_type=error_type,
+        )
+    if isinstance(err, sdk.APITimeoutError):
+        return Retryable("the request timed out", code="timeout")
+    if isinstance(err, sdk.APIConnectionError):
+        return Retryable(redact(f"connection failed: {err}", key), code="connection_error")
+    if isinstance(err, ValueError):
+        return Retryable("the provider sent a malformed response body", code="malformed_response")
+    return Retryable(redact(f"{type(err).__name__}: {err}", key), code="unexpected_error")

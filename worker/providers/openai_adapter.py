@@ -11,10 +11,10 @@ from typing import Any
 import openai
 
 from worker.domain.config import ProviderConfig, ProviderKind
-from worker.domain.errors import ProviderError, Retryable
+from worker.domain.errors import ProviderError
 from worker.domain.pricing import Usage
 from worker.domain.tasks_spec import TaskRequest
-from worker.providers.base import Completion, error_fields, redact, status_error
+from worker.providers.base import Completion, translate_sdk_error
 
 
 class OpenAIProvider:
@@ -58,26 +58,7 @@ class OpenAIProvider:
         return _completion(response)
 
     def _translate(self, err: Exception) -> ProviderError:
-        if isinstance(err, openai.APIStatusError):
-            error = error_fields(err.body)
-            return status_error(
-                status=err.status_code,
-                message=redact(str(error.get("message") or err.message), self._key),
-                headers=err.response.headers,
-                request_id=err.request_id,
-                error_type=error.get("code") or error.get("type"),
-            )
-        if isinstance(err, openai.APITimeoutError):
-            return Retryable("the request timed out", code="timeout")
-        if isinstance(err, openai.APIConnectionError):
-            return Retryable(
-                redact(f"connection failed: {err}", self._key), code="connection_error"
-            )
-        if isinstance(err, ValueError):
-            return Retryable(
-                "the provider sent a malformed response body", code="malformed_response"
-            )
-        return Retryable(redact(f"{type(err).__name__}: {err}", self._key), code="unexpected_error")
+        return translate_sdk_error(err, openai, key=self._key, type_fields=("code", "type"))
 
     async def aclose(self) -> None:
         await self._client.close()
