@@ -21,7 +21,11 @@ from worker.domain.config import default_config_text
 ADMIN_URL = os.environ.get(
     "SLUICE_TEST_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )  #: a database the tests may connect to in order to create their own
-TEST_REDIS_URL = os.environ.get("SLUICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+#: the Redis server the tests use; each test session claims a database number of its own
+TEST_REDIS_BASE = os.environ.get("SLUICE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+TEST_REDIS_DBS = range(1, 16)  #: database numbers a test session may claim (0 is left alone)
+CLAIM_KEY = "sluice-test-session"  #: marks a database as taken by a running test session
+CLAIM_TTL_S = 3 * 3600  #: a claim left by a crashed session lapses after this long
 #: real inputs nobody here wrote: ../shared/data next to the repository, or SLUICE_SHARED_DATA
 SHARED_DATA = Path(
     os.environ.get("SLUICE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
@@ -86,14 +90,32 @@ def db(database_url: str) -> Iterator[str]:
     yield database_url
 
 
+def _claim_redis_db() -> tuple[str, redis.Redis]:
+    """A database number no other test session (or worker it started) is using."""
+    token = f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    for number in TEST_REDIS_DBS:
+        client = redis.Redis.from_url(f"{TEST_REDIS_BASE.rstrip('/')}/{number}")
+        if client.set(CLAIM_KEY, token, nx=True, ex=CLAIM_TTL_S):
+            return f"{TEST_REDIS_BASE.rstrip('/')}/{number}", client
+    raise RuntimeError("every Redis database 1-15 is claimed by another test session")
+
+
+def flush_test_redis(client: redis.Redis) -> None:
+    """Empty the session's database but keep its claim."""
+    token = client.get(CLAIM_KEY)
+    client.flushdb()
+    if token is not None:
+        client.set(CLAIM_KEY, token, ex=CLAIM_TTL_S)
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     previous = os.environ.get("SLUICE_REDIS_URL")
-    os.environ["SLUICE_REDIS_URL"] = TEST_REDIS_URL
-    client = redis.Redis.from_url(TEST_REDIS_URL)
-    client.flushdb()
-    yield TEST_REDIS_URL
-    client.flushdb()
+    url, client = _claim_redis_db()
+    os.environ["SLUICE_REDIS_URL"] = url
+    flush_test_redis(client)
+    yield url
+    client.flushdb()  # also drops the claim
     if previous is None:
         os.environ.pop("SLUICE_REDIS_URL", None)
     else:

@@ -1,15 +1,23 @@
-"""The dispatcher: moves a batch's pending jobs to its primary provider's queue in chunks.
+"""The feeder: keeps each provider's queue stocked with a few chunks of job ids, taken fairly
+from the active batches.
+
+Jobs wait in Postgres as ``pending``; only ``queue_depth_chunks`` chunks per provider wait in
+Redis. The next chunk for a provider goes to the batch with the fewest jobs queued or running
+(ties: the older batch), so a batch of a million items advances one chunk at a time like any
+other, and a small batch submitted later gets a chunk at the next feed. Feeding happens when a
+batch is submitted, after every chunk a worker finishes, and on every beat of the sweeper.
 
 Each chunk is marked ``queued`` and committed before its message is sent, so a worker never
-receives ids it cannot claim; a message lost after the commit leaves jobs ``queued`` with a
-``queued_at`` the sweeper can find and send again.
+receives ids it cannot claim.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import text
 
@@ -17,11 +25,22 @@ from worker.domain.config import AppConfig
 from worker.domain.constants import provider_queue
 from worker.domain.db import session_scope
 from worker.domain.log import log_event
-from worker.jobstore import mark_batches_running
 
 logger = logging.getLogger("sluice.dispatch")
 
 SendChunk = Callable[[list[int], str], None]  #: (job ids, queue name) -> publish a message
+QueueBacklog = Callable[[str], int]  #: queue name -> messages waiting in it
+
+_ACTIVE_BATCHES = text(
+    """
+    SELECT b.id, b.task, b.created_at,
+           (SELECT count(*) FROM jobs j
+             WHERE j.batch_id = b.id AND j.state IN ('queued', 'running')) AS inflight
+      FROM batches b
+     WHERE b.status IN ('pending', 'running')
+       AND EXISTS (SELECT 1 FROM jobs j WHERE j.batch_id = b.id AND j.state = 'pending')
+    """
+)
 
 _QUEUE_CHUNK = text(
     """
@@ -43,56 +62,66 @@ _FAIL_UNROUTABLE = text(
     """
 )
 
+_MARK_RUNNING = text("UPDATE batches SET status = 'running' WHERE id = :id AND status = 'pending'")
 
-def _batch_task(batch_id: uuid.UUID) -> str | None:
+
+@dataclass
+class _Candidate:
+    batch_id: uuid.UUID
+    task: str
+    created_at: dt.datetime
+    inflight: int
+
+    @property
+    def order(self) -> tuple[int, dt.datetime]:
+        return (self.inflight, self.created_at)
+
+
+def _candidates(config: AppConfig) -> dict[str, list[_Candidate]]:
+    """Active batches with pending jobs, by the queue of their task's primary model."""
     with session_scope() as session:
-        return session.execute(
-            text("SELECT task FROM batches WHERE id = :id"), {"id": batch_id}
-        ).scalar_one_or_none()
+        rows = session.execute(_ACTIVE_BATCHES).all()
+        by_queue: dict[str, list[_Candidate]] = {}
+        for row in rows:
+            task = config.tasks.get(row.task)
+            if task is None:
+                message = f"task '{row.task}' is not in the config"
+                session.execute(_FAIL_UNROUTABLE, {"batch_id": row.id, "message": message})
+                log_event(logger, "batch_unroutable", level=logging.WARNING, batch=row.id)
+                continue
+            queue = provider_queue(config.provider_of(task.route[0]))
+            candidate = _Candidate(row.id, row.task, row.created_at, int(row.inflight))
+            by_queue.setdefault(queue, []).append(candidate)
+    return by_queue
 
 
-def dispatch_batch(batch_id: uuid.UUID, config: AppConfig, send: SendChunk) -> int:
-    """Queue every pending job of a batch; returns how many were sent."""
-    task_name = _batch_task(batch_id)
-    if task_name is None:
-        log_event(logger, "dispatch_unknown_batch", level=logging.WARNING, batch=batch_id)
-        return 0
-    task = config.tasks.get(task_name)
-    if task is None:
-        with session_scope() as session:
-            session.execute(
-                _FAIL_UNROUTABLE,
-                {"batch_id": batch_id, "message": f"task '{task_name}' is not in the config"},
-            )
-        return 0
-    queue = provider_queue(config.provider_of(task.route[0]))
-    sent = 0
-    while True:
-        with session_scope() as session:
-            ids = list(
-                session.execute(
-                    _QUEUE_CHUNK, {"batch_id": batch_id, "limit": config.worker.chunk_size}
-                ).scalars()
-            )
-        if not ids:
-            break
-        send(ids, queue)
-        sent += len(ids)
-    if sent:
-        mark_batches_running([batch_id])
-    log_event(logger, "batch_dispatched", batch=batch_id, jobs=sent, queue=queue)
-    return sent
-
-
-def stale_pending_batches(*, older_than_s: int) -> list[uuid.UUID]:
-    """Batches with jobs still ``pending`` this long after submission: no dispatcher saw them."""
+def _queue_chunk(candidate: _Candidate, chunk_size: int) -> list[int]:
     with session_scope() as session:
-        return list(
+        ids = list(
             session.execute(
-                text(
-                    "SELECT DISTINCT batch_id FROM jobs WHERE state = 'pending' "
-                    "AND created_at < now() - make_interval(secs => :age)"
-                ),
-                {"age": older_than_s},
+                _QUEUE_CHUNK, {"batch_id": candidate.batch_id, "limit": chunk_size}
             ).scalars()
         )
+        if ids:
+            session.execute(_MARK_RUNNING, {"id": candidate.batch_id})
+    return ids
+
+
+def feed(config: AppConfig, *, send: SendChunk, backlog: QueueBacklog) -> int:
+    """Top up every provider queue to ``queue_depth_chunks``; returns the jobs sent."""
+    sent = 0
+    for queue, candidates in _candidates(config).items():
+        room = config.worker.queue_depth_chunks - backlog(queue)
+        while room > 0 and candidates:
+            head = min(candidates, key=lambda c: c.order)
+            ids = _queue_chunk(head, config.worker.chunk_size)
+            if not ids:  # drained, or another feeder took the last ones
+                candidates.remove(head)
+                continue
+            send(ids, queue)
+            head.inflight += len(ids)
+            sent += len(ids)
+            room -= 1
+    if sent:
+        log_event(logger, "fed", jobs=sent)
+    return sent

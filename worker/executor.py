@@ -14,18 +14,22 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from worker.domain.config import AppConfig, ModelConfig, TaskConfig
-from worker.domain.errors import Permanent, ProviderError, Retryable
+from worker.domain.config import AppConfig, ModelConfig, ProviderKind, TaskConfig
+from worker.domain.errors import Permanent, ProviderError, RateLimited, Retryable
 from worker.domain.log import log_event
 from worker.domain.pricing import call_cost_usd
 from worker.domain.states import JobState
 from worker.domain.tasks_spec import TaskRequest, build_request, validate_output
-from worker.jobstore import AttemptRecord, ClaimedJob, JobOutcome, claim_jobs, mark_batches_running
+from worker.jobstore import AttemptRecord, ClaimedJob, JobOutcome, claim_jobs
 from worker.providers import Completion, Provider, build_provider
+from worker.ratelimit import Demand, LimitScope, RateLimiter, scopes_for
 from worker.results_writer import ResultWriter
 from worker.retry import retry_policy
+from worker.tokens import estimate_request_tokens
 
 logger = logging.getLogger("sluice.executor")
+
+DEFAULT_PAUSE_S = 1.0  #: pause after a 429 that named no retry-after
 
 
 class ProviderPool:
@@ -55,6 +59,8 @@ class _Step:
     model_name: str
     model: ModelConfig
     provider: Provider
+    scopes: tuple[LimitScope, ...]  #: rate-limit scopes the call counts against
+    kind: ProviderKind
 
 
 @dataclass
@@ -65,15 +71,20 @@ class ChunkReport:
 
 
 class Executor:
-    def __init__(self, config: AppConfig, providers: ProviderPool) -> None:
+    def __init__(self, config: AppConfig, providers: ProviderPool, limiter: RateLimiter) -> None:
         self.config = config
         self.providers = providers
+        self.limiter = limiter
+
+    async def aclose(self) -> None:
+        """Close the provider clients and the limiter's Redis connections."""
+        await self.providers.aclose()
+        await self.limiter.aclose()
 
     async def run_chunk(self, job_ids: Sequence[int]) -> ChunkReport:
         jobs = await asyncio.to_thread(claim_jobs, job_ids, lease_s=self.config.worker.lease_s)
         if not jobs:
             return ChunkReport(claimed=0, written=0, finished_batches=0)
-        await asyncio.to_thread(mark_batches_running, list({job.batch_id for job in jobs}))
         writer = ResultWriter(flush_s=self.config.worker.result_flush_s)
         limit = asyncio.Semaphore(self.config.worker.max_inflight_per_process)
 
@@ -125,7 +136,13 @@ class Executor:
         """Try one model until it answers validly; returns the error that made it give up."""
         model = self.config.models[model_name]
         try:
-            step = _Step(model_name, model, self.providers.get(model.provider))
+            step = _Step(
+                model_name,
+                model,
+                self.providers.get(model.provider),
+                scopes_for(self.config, model_name),
+                self.config.providers[model.provider].kind,
+            )
         except ProviderError as err:
             return err
         reasks_left = self.config.worker.invalid_output_retries
@@ -157,6 +174,31 @@ class Executor:
         raise AssertionError("unreachable: the retry policy reraises its last error")
 
     async def _call_once(
+        self, outcome: JobOutcome, request: TaskRequest, step: _Step
+    ) -> tuple[Completion, AttemptRecord]:
+        """One call under the cluster-wide rate limiter: reserve, send, settle to real usage."""
+        demand = Demand(
+            input_tokens=estimate_request_tokens(request, kind=step.kind),
+            output_tokens=request.max_tokens,
+        )
+        permit = await self.limiter.acquire(step.scopes, demand)
+        try:
+            completion, record = await self._send(outcome, request, step)
+        except ProviderError as err:
+            if isinstance(err, RateLimited):
+                await self.limiter.pause(step.scopes[-1], err.retry_after_s or DEFAULT_PAUSE_S)
+            # no usage came back: the input stays counted (the provider may count it too)
+            await self.limiter.settle(permit, input_tokens=demand.input_tokens, output_tokens=0)
+            raise
+        usage = completion.usage
+        await self.limiter.settle(
+            permit, input_tokens=usage.total_input_tokens, output_tokens=usage.output_tokens
+        )
+        if completion.remaining:
+            await self.limiter.observe(step.scopes[0], completion.remaining)
+        return completion, record
+
+    async def _send(
         self, outcome: JobOutcome, request: TaskRequest, step: _Step
     ) -> tuple[Completion, AttemptRecord]:
         """One provider call, recorded as one attempt whatever its outcome."""

@@ -211,13 +211,3 @@ def _attempt_row(record: AttemptRecord) -> dict[str, Any]:
         "provider_request_id": record.provider_request_id,
         "started_at": record.started_at,
     }
-
-
-def mark_batches_running(batch_ids: Sequence[uuid.UUID]) -> None:
-    with session_scope() as session:
-        session.execute(
-            text(
-                "UPDATE batches SET status = 'running' WHERE id = ANY(:ids) AND status = 'pending'"
-            ),
-            {"ids": list(batch_ids)},
-        )

@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 from worker.domain.config import load_config
 from worker.executor import Executor, ProviderPool
+from worker.ratelimit import RateLimiter
+from worker.redis_layer import async_client
 
 T = TypeVar("T")
 
@@ -33,7 +35,7 @@ def executor() -> Executor:
     global _executor
     if _executor is None:
         config = load_config()
-        _executor = Executor(config, ProviderPool(config))
+        _executor = Executor(config, ProviderPool(config), RateLimiter(async_client()))
     return _executor
 
 
@@ -42,6 +44,6 @@ def shutdown() -> None:
     global _loop, _executor
     if _loop is not None and not _loop.is_closed():
         if _executor is not None:
-            _loop.run_until_complete(_executor.providers.aclose())
+            _loop.run_until_complete(_executor.aclose())
         _loop.close()
     reset()

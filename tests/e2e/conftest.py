@@ -17,7 +17,7 @@ import redis
 
 from simulator import SimConfig
 from simulator.testing import SimHandle, running_simulator
-from tests.conftest import fast_config, write_config
+from tests.conftest import fast_config, flush_test_redis, write_config
 
 TEST_KEY = "sk-test-not-a-real-key"  #: what the SDKs send to the simulator
 WORKER_STOP_S = 20.0  #: grace for a worker to exit on SIGTERM
@@ -74,7 +74,7 @@ def pipeline(
 ) -> Iterator[Pipeline]:
     workdir = tmp_path_factory.mktemp("e2e")
     config_path = write_config(workdir / "sluice.yaml", fast_config())
-    redis.Redis.from_url(redis_url).flushdb()  # no stale wake-ups from earlier tests
+    flush_test_redis(redis.Redis.from_url(redis_url))  # no stale wake-ups from earlier tests
     with running_simulator(SimConfig(seed=11)) as sim:
         env = {
             **os.environ,

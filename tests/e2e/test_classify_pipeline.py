@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import text
 
 from tests.e2e.conftest import Pipeline, submit_items, wait_for_batch
@@ -107,9 +106,7 @@ def test_injected_500s_and_529s_are_retried_recorded_and_every_job_succeeds(
     assert recorded == seen
 
 
-def test_sweeper_dispatches_a_batch_whose_wake_up_was_never_sent(
-    fresh_sim: Pipeline, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_sweeper_dispatches_a_batch_whose_wake_up_was_never_sent(fresh_sim: Pipeline) -> None:
     from worker import tasks
     from worker.domain.batches import SubmitRequest, submit_batch
     from worker.domain.ingest import Item
@@ -121,8 +118,6 @@ def test_sweeper_dispatches_a_batch_whose_wake_up_was_never_sent(
         batch = submit_batch(
             session, load_config(), SubmitRequest("classify", items, labels=LABELS)
         )
-    monkeypatch.setattr(tasks, "PENDING_GRACE_S", 0)
-
     dispatched = tasks.sweep.run()
 
     assert dispatched == 30

@@ -8,16 +8,19 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import redis
 from sqlalchemy import text
 
 from simulator import SimConfig
 from simulator.testing import SimHandle, running_simulator
-from tests.conftest import fast_config
+from tests.conftest import fast_config, flush_test_redis
 from worker.domain.batches import SubmitRequest, submit_batch
 from worker.domain.config import AppConfig, parse_config
 from worker.domain.db import session_scope
 from worker.domain.ingest import Item
 from worker.executor import ChunkReport, Executor, ProviderPool
+from worker.ratelimit import RateLimiter
+from worker.redis_layer import async_client
 
 TEST_KEY = "sk-test-worker-key-0123456789"
 LABELS = ["billing", "technical", "account", "other"]
@@ -30,8 +33,9 @@ def sim() -> Iterator[SimHandle]:
 
 
 @pytest.fixture()
-def sdk_env(sim: SimHandle, monkeypatch: pytest.MonkeyPatch) -> SimHandle:
+def sdk_env(sim: SimHandle, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> SimHandle:
     sim.reset()
+    flush_test_redis(redis.Redis.from_url(redis_url))  # no rate-limit state from earlier tests
     sim.update_config(
         error_500_rate=0.0,
         overloaded_rate=0.0,
@@ -73,10 +77,11 @@ def queue_batch(config: AppConfig, texts: list[str], labels: list[str] = LABELS)
 def run_chunk(config: AppConfig, job_ids: list[int]) -> ChunkReport:
     async def main() -> ChunkReport:
         pool = ProviderPool(config)
+        executor = Executor(config, pool, RateLimiter(async_client()))
         try:
-            return await Executor(config, pool).run_chunk(job_ids)
+            return await executor.run_chunk(job_ids)
         finally:
-            await pool.aclose()
+            await executor.aclose()
 
     return asyncio.run(main())
 

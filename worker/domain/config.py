@@ -119,6 +119,8 @@ class BudgetConfig(_Strict):
 
 class WorkerConfig(_Strict):
     chunk_size: int = Field(default=50, gt=0, le=10_000)  #: job ids per Celery message
+    #: chunks kept waiting in each provider queue; the rest wait in Postgres, so batches share
+    queue_depth_chunks: int = Field(default=16, gt=0, le=10_000)
     max_inflight_per_process: int = Field(default=64, gt=0)  #: concurrent calls per worker process
     attempts_per_model: int = Field(default=4, gt=0, le=20)  #: tries of one model before fallback
     invalid_output_retries: int = Field(default=1, ge=0, le=5)  #: re-asks after a bad answer

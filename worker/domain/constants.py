@@ -6,11 +6,13 @@ only imports ``worker.domain`` can still address the workers.
 
 DISPATCH_QUEUE = "sluice.dispatch"  #: queue of the dispatcher task
 PROVIDER_QUEUE_PREFIX = "sluice.provider."  #: one queue per provider: prefix + provider name
-DISPATCH_TASK = "sluice.dispatch_batch"  #: task that routes a batch's pending jobs
+DISPATCH_TASK = "sluice.dispatch"  #: wake-up after a submission: feed the provider queues
 RUN_CHUNK_TASK = "sluice.run_chunk"  #: task that runs a chunk of job ids
 SWEEP_TASK = "sluice.sweep"  #: periodic task (beat) that re-sends work nobody is doing
 
 REDIS_KEY_PREFIX = "sluice:"  #: every Redis key Sluice writes (besides Celery's own) starts so
+FEED_LOCK_KEY = REDIS_KEY_PREFIX + "feed:lock"  #: held by the one process feeding the queues
+RATE_KEY_PREFIX = REDIS_KEY_PREFIX + "rl:"  #: rate-limit windows, slots and pauses, per scope
 
 
 def provider_queue(provider: str) -> str:

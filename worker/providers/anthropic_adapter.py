@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import anthropic
@@ -10,7 +11,8 @@ from worker.domain.config import ProviderConfig
 from worker.domain.errors import ProviderError
 from worker.domain.pricing import Usage
 from worker.domain.tasks_spec import TaskRequest
-from worker.providers.base import Completion, translate_sdk_error
+from worker.providers.base import Completion, parsed, translate_sdk_error
+from worker.providers.headers import anthropic_reports
 
 TOOL_DESCRIPTION = "Record the answer. Always call this tool exactly once."  #: tool description
 
@@ -42,10 +44,12 @@ class AnthropicProvider:
         if request.system:
             kwargs["system"] = request.system
         try:
-            message = await self._client.messages.create(**kwargs)
+            raw = await self._client.messages.with_raw_response.create(**kwargs)
+            message = await parsed(raw)
         except Exception as err:
             raise self._translate(err) from err
-        return self._completion(message, request.output_name)
+        completion = self._completion(message, request.output_name)
+        return replace(completion, remaining=anthropic_reports(raw.headers))
 
     def _completion(self, message: Any, tool_name: str) -> Completion:
         usage = message.usage

@@ -6,6 +6,7 @@ Sluice's error tree, here and nowhere else. Status codes map the same way for ev
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 from worker.domain.errors import Permanent, ProviderError, RateLimited, Retryable
 from worker.domain.pricing import Usage
 from worker.domain.tasks_spec import TaskRequest
+from worker.providers.headers import RemainingReport
 
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})  #: worth a retry
 MAX_RETRY_AFTER_S = 600.0  #: ignore a provider asking us to wait longer than this
@@ -31,6 +33,8 @@ class Completion:
     usage: Usage
     request_id: str | None
     status_code: int = 200
+    #: what the provider's rate-limit headers said is left
+    remaining: tuple[RemainingReport, ...] = ()
 
 
 class Provider(Protocol):
@@ -41,6 +45,13 @@ class Provider(Protocol):
     async def complete(self, request: TaskRequest, *, model: str) -> Completion: ...
 
     async def aclose(self) -> None: ...
+
+
+async def parsed(raw: Any) -> Any:
+    """The typed body of a ``with_raw_response`` call; anthropic's async parse() is a
+    coroutine, openai's is not."""
+    value = raw.parse()
+    return await value if inspect.isawaitable(value) else value
 
 
 def redact(message: str, secret: str | None = None) -> str:

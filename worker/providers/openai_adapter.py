@@ -6,6 +6,7 @@ Classify uses ``response_format`` with a strict ``json_schema``; the content is 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import openai
@@ -14,7 +15,8 @@ from worker.domain.config import ProviderConfig, ProviderKind
 from worker.domain.errors import ProviderError
 from worker.domain.pricing import Usage
 from worker.domain.tasks_spec import TaskRequest
-from worker.providers.base import Completion, translate_sdk_error
+from worker.providers.base import Completion, parsed, translate_sdk_error
+from worker.providers.headers import openai_reports
 
 
 class OpenAIProvider:
@@ -52,10 +54,11 @@ class OpenAIProvider:
             },
         }
         try:
-            response = await self._client.chat.completions.create(**kwargs)
+            raw = await self._client.chat.completions.with_raw_response.create(**kwargs)
+            response = await parsed(raw)
         except Exception as err:
             raise self._translate(err) from err
-        return _completion(response)
+        return replace(_completion(response), remaining=openai_reports(raw.headers))
 
     def _translate(self, err: Exception) -> ProviderError:
         return translate_sdk_error(err, openai, key=self._key, type_fields=("code", "type"))

@@ -1,0 +1,183 @@
+"""The cluster-wide rate limiter: every worker reserves in Redis before it calls a provider.
+
+Limits are per minute, and providers (and Sluice's simulator) judge them over any 60-second
+window. The limiter keeps, per scope, the usage admitted in each second and admits a call
+only if the last ``WINDOW_S`` seconds plus this call stay within every limit. The window is a
+little longer than a minute, so the delay between reserving and the provider's arrival stamp
+cannot push a minute over. Reservations count ``max_tokens`` of output and an estimate of
+input, then settle to the usage the provider reported. A 429 pauses the scope for all workers
+for the provider's ``retry-after``. Concurrency slots expire, so a dead worker leaks none.
+
+All decisions happen in Lua (``worker/lua/rate_*.lua``), atomically, on Redis's clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from worker.domain.config import AppConfig, Limits
+from worker.domain.constants import RATE_KEY_PREFIX
+from worker.domain.errors import Permanent
+from worker.domain.log import log_event
+from worker.providers.headers import RemainingReport
+from worker.redis_layer import async_script
+
+logger = logging.getLogger("sluice.ratelimit")
+
+WINDOW_S = 61  #: seconds a reservation counts: one minute plus one second of margin
+CONCURRENCY_POLL_MS = 50  #: re-check this often while every concurrency slot is taken
+SLOT_MARGIN_S = 30  #: a slot outlives its call's timeout by this much before it expires
+REDIS_RETRY_S = 1.0  #: while Redis is unreachable, calls wait (fail closed) and re-check this often
+DIMENSIONS = ("rpm", "input_tpm", "output_tpm", "tpm")  #: in the order the Lua scripts use
+DIM_CODES = {"rpm": "r", "input_tpm": "i", "output_tpm": "o", "tpm": "t"}  #: hash field prefixes
+
+
+@dataclass(frozen=True, slots=True)
+class LimitScope:
+    """A provider, or a model with limits of its own, whose usage is counted together."""
+
+    name: str  #: e.g. "provider:anthropic" or "model:claude-haiku-5-5"
+    limits: Limits
+    slot_ttl_s: float
+
+    @property
+    def window_key(self) -> str:
+        return f"{RATE_KEY_PREFIX}{self.name}:window"
+
+    @property
+    def slots_key(self) -> str:
+        return f"{RATE_KEY_PREFIX}{self.name}:slots"
+
+    @property
+    def pause_key(self) -> str:
+        return f"{RATE_KEY_PREFIX}{self.name}:pause"
+
+    def limit_args(self) -> list[int]:
+        values = [getattr(self.limits, dim) for dim in DIMENSIONS]
+        values.append(self.limits.max_concurrency)
+        return [value or 0 for value in values]
+
+
+def scopes_for(config: AppConfig, model_name: str) -> tuple[LimitScope, ...]:
+    """The provider's scope, then the model's when the model has limits of its own."""
+    model = config.models[model_name]
+    provider = config.providers[model.provider]
+    slot_ttl_s = provider.timeout_s + SLOT_MARGIN_S
+    scopes = [LimitScope(f"provider:{model.provider}", provider.limits, slot_ttl_s)]
+    if model.limits is not None:
+        scopes.append(LimitScope(f"model:{model_name}", model.limits, slot_ttl_s))
+    return tuple(scopes)
+
+
+@dataclass(frozen=True, slots=True)
+class Demand:
+    input_tokens: int
+    output_tokens: int  #: the call's max_tokens: the most it can produce
+    requests: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Permit:
+    scopes: tuple[LimitScope, ...]
+    demand: Demand
+    second: int  #: the Redis second the reservation was counted in
+    slot_id: str
+    waited_s: float
+
+
+class LimitTooSmall(Permanent):
+    """One call alone costs more than a per-minute limit allows."""
+
+    code = "exceeds_rate_limit"
+
+
+class RateLimiter:
+    def __init__(self, client: aioredis.Redis, *, window_s: int = WINDOW_S) -> None:
+        self._client = client
+        self._window_s = window_s
+        self._acquire = async_script(client, "rate_acquire")
+        self._settle = async_script(client, "rate_settle")
+        self._pause = async_script(client, "rate_pause")
+        self._observe = async_script(client, "rate_observe")
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def acquire(self, scopes: Sequence[LimitScope], demand: Demand) -> Permit:
+        """Wait until every scope admits the call, then hold its reservation."""
+        waited_s = 0.0
+        while True:
+            try:
+                outcome = await self.try_acquire(scopes, demand)
+            except RedisError as err:  # fail closed: no call goes out unchecked
+                log_event(logger, "rate_limiter_unavailable", level=logging.WARNING, error=err)
+                outcome = REDIS_RETRY_S
+            if isinstance(outcome, Permit):
+                return replace(outcome, waited_s=waited_s)
+            await asyncio.sleep(outcome)
+            waited_s += outcome
+
+    async def try_acquire(self, scopes: Sequence[LimitScope], demand: Demand) -> Permit | float:
+        """Reserve now and return the permit, or return the seconds to wait before trying again."""
+        slot_id = uuid.uuid4().hex
+        slot_ttl_ms = int(max(scope.slot_ttl_s for scope in scopes) * 1000)
+        keys = [key for s in scopes for key in (s.window_key, s.slots_key, s.pause_key)]
+        costs = [
+            demand.requests,
+            demand.input_tokens,
+            demand.output_tokens,
+            demand.input_tokens + demand.output_tokens,
+        ]
+        args: list[str | int] = [self._window_s, slot_ttl_ms, slot_id, CONCURRENCY_POLL_MS, *costs]
+        args += [value for scope in scopes for value in scope.limit_args()]
+        status, value = await self._acquire(keys=keys, args=args)
+        if status == 1:
+            return Permit(tuple(scopes), demand, int(value), slot_id, 0.0)
+        if status == -1:
+            raise _too_small(scopes, int(value) - 1, costs[int(value) - 1])
+        return int(value) / 1000
+
+    async def settle(self, permit: Permit, *, input_tokens: int, output_tokens: int) -> None:
+        """Replace the reservation's estimate with the real usage and free the slot."""
+        keys = [key for s in permit.scopes for key in (s.window_key, s.slots_key)]
+        args: list[str | int] = [
+            permit.second,
+            self._window_s,
+            permit.slot_id,
+            input_tokens - permit.demand.input_tokens,
+            output_tokens - permit.demand.output_tokens,
+        ]
+        try:
+            await self._settle(keys=keys, args=args)
+        except RedisError as err:  # the reservation stays counted: safe, only less efficient
+            log_event(logger, "rate_settle_failed", level=logging.WARNING, error=err)
+
+    async def pause(self, scope: LimitScope, seconds: float) -> None:
+        """Stop every worker calling through ``scope`` for ``seconds`` (after a 429)."""
+        await self._pause(keys=[scope.pause_key], args=[max(int(seconds * 1000), 1)])
+        log_event(logger, "rate_limit_pause", scope=scope.name, seconds=round(seconds, 3))
+
+    async def observe(self, scope: LimitScope, reports: Sequence[RemainingReport]) -> None:
+        """Tighten ``scope`` when the provider says it has less room than the window shows."""
+        args: list[str | int] = [self._window_s]
+        for report in reports:
+            limit = getattr(scope.limits, report.dimension)
+            if limit:
+                args += [DIM_CODES[report.dimension], limit, report.remaining, report.reset_ms]
+        if len(args) > 1:
+            await self._observe(keys=[scope.window_key, scope.pause_key], args=args)
+
+
+def _too_small(scopes: Sequence[LimitScope], index: int, cost: int) -> LimitTooSmall:
+    limit = min(value for s in scopes if (value := s.limit_args()[index]))
+    return LimitTooSmall(
+        f"one call needs {cost:,} against a {DIMENSIONS[index]} limit of {limit:,}; "
+        "raise the limit or shorten the input"
+    )
