@@ -16,28 +16,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from api import cli_ops  # noqa: F401  (registers the service commands)
+from api.cli_app import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, BatchArg, app, err_console
 from worker.domain.errors import ConfigError, InvalidInput, NotFound, SluiceError
-
-app = typer.Typer(
-    name="sluice",
-    help="Bulk LLM batch processing: submit, route, rate-limit, budget and record every call.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-err_console = Console(stderr=True)
-
-EXIT_FAILED = 1  #: failed work or an unreachable service
-EXIT_USAGE = 2  #: bad usage or input
-
-BatchArg = Annotated[str, typer.Argument(help="Batch id, as printed by `sluice submit`.")]
-
-
-@app.callback()
-def _root(
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
-) -> None:
-    """Sluice: bulk LLM jobs on Celery, Redis and Postgres."""
 
 
 def _parse_budget(raw: str | None) -> Decimal | None:
@@ -192,117 +173,6 @@ def costs(
     views.print_costs(rows, groups, output_format, Console())
 
 
-@app.command()
-def migrate() -> None:
-    """Create or upgrade the database schema (Alembic)."""
-    from api.embedded import ensure_services
-    from worker.domain.migrate import current_revision, upgrade_head
-
-    ensure_services()
-    upgrade_head()
-    err_console.print(f"schema is at revision {current_revision()}")
-
-
-@app.command()
-def worker(
-    queues: Annotated[
-        str | None, typer.Option("-Q", "--queues", help="Comma-separated queues (default: all).")
-    ] = None,
-    concurrency: Annotated[int, typer.Option("-c", "--concurrency", help="Processes.")] = 2,
-    loglevel: Annotated[str, typer.Option(help="Log level.")] = "INFO",
-) -> None:
-    """Start a Celery worker (one asyncio loop per process)."""
-    from api import processes
-    from api.context import prepare
-
-    prepare()
-    processes.run_worker(queues=queues, concurrency=concurrency, loglevel=loglevel)
-
-
-@app.command()
-def beat(loglevel: Annotated[str, typer.Option(help="Log level.")] = "INFO") -> None:
-    """Start Celery beat, which runs the periodic sweeper."""
-    from api import processes
-    from api.context import prepare
-
-    prepare()
-    processes.run_beat(loglevel=loglevel)
-
-
-@app.command("api")
-def api_cmd(
-    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8000,
-) -> None:
-    """Serve the HTTP API."""
-    import uvicorn
-
-    from api.context import prepare
-
-    prepare()
-    uvicorn.run("api.app:app", host=host, port=port, log_level="info")
-
-
-@app.command()
-def simulator(
-    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8900,
-    seed: Annotated[int, typer.Option(help="Seed for faults and jitter.")] = 0,
-    latency_ms: Annotated[float, typer.Option(help="Mean added latency.")] = 0.0,
-    jitter_ms: Annotated[float, typer.Option(help="Latency spread (±).")] = 0.0,
-    error_500_rate: Annotated[float, typer.Option(help="Share of 500 answers.")] = 0.0,
-    overloaded_rate: Annotated[float, typer.Option(help="Share of 529/503 answers.")] = 0.0,
-    timeout_rate: Annotated[float, typer.Option(help="Share of requests that hang.")] = 0.0,
-    malformed_rate: Annotated[float, typer.Option(help="Share of malformed bodies.")] = 0.0,
-    rpm: Annotated[int | None, typer.Option(help="Requests per minute per key.")] = None,
-    input_tpm: Annotated[int | None, typer.Option(help="Input tokens per minute.")] = None,
-    output_tpm: Annotated[int | None, typer.Option(help="Output tokens per minute.")] = None,
-    tpm: Annotated[int | None, typer.Option(help="Tokens per minute (OpenAI style).")] = None,
-    max_concurrency: Annotated[int | None, typer.Option(help="Concurrent requests.")] = None,
-    log_path: Annotated[Path | None, typer.Option(help="Append a JSON line per request.")] = None,
-) -> None:
-    """Serve the provider simulator (Anthropic and OpenAI wire formats) for tests and demos."""
-    from simulator import SimConfig, serve
-
-    try:
-        config = SimConfig(
-            seed=seed,
-            latency_ms=latency_ms,
-            jitter_ms=jitter_ms,
-            error_500_rate=error_500_rate,
-            overloaded_rate=overloaded_rate,
-            timeout_rate=timeout_rate,
-            malformed_rate=malformed_rate,
-            rpm=rpm,
-            input_tpm=input_tpm,
-            output_tpm=output_tpm,
-            tpm=tpm,
-            max_concurrency=max_concurrency,
-            log_path=str(log_path) if log_path else None,
-        )
-    except ValueError as err:  # SimConfig names the bad field
-        raise InvalidInput(f"bad simulator setting: {err}") from None
-    from worker.domain.errors import ServiceUnavailable
-
-    try:
-        serve(config, host=host, port=port)
-    except OSError as err:
-        raise ServiceUnavailable(f"cannot listen on {host}:{port}: {err.strerror}") from None
-
-
-@app.command()
-def demo(
-    items: Annotated[int, typer.Option(help="How many sample tickets to classify.")] = 500,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 2,
-) -> None:
-    """Classify bundled support tickets end to end: embedded services, simulator, a real worker."""
-    from api.demo import run_demo
-
-    if not 1 <= items <= 100_000:
-        raise InvalidInput("--items must be between 1 and 100000")
-    run_demo(items=items, workers=workers, console=err_console)
-
-
 def _exit_code(err: SluiceError) -> int:
     return EXIT_USAGE if isinstance(err, InvalidInput | ConfigError | NotFound) else EXIT_FAILED
 
@@ -315,7 +185,7 @@ def main() -> None:
         app(prog_name="sluice")
     except KeyboardInterrupt:
         print("aborted", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except SluiceError as err:
         if debug:
             raise

@@ -47,6 +47,8 @@ SIMULATOR_ARGS = [
 START_TIMEOUT_S = 20.0  #: how long the simulator may take to listen
 DEMO_TIMEOUT_S = 600.0  #: give up waiting for the batch after this long
 WORKER_READY_TIMEOUT_S = 60.0  #: how long the worker may take to answer a ping
+CONNECT_TIMEOUT_S = 0.5  #: one probe of the simulator's port
+STOP_TIMEOUT_S = 15.0  #: a child gets this long after SIGTERM before it is killed
 
 
 def sample_items(count: int) -> list[Item]:
@@ -67,7 +69,7 @@ def _wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
         if proc.poll() is not None:
             raise ServiceUnavailable("the provider simulator exited while starting")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            with socket.create_connection(("127.0.0.1", port), timeout=CONNECT_TIMEOUT_S):
                 return
         except OSError:
             time.sleep(0.1)
@@ -78,7 +80,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:
-            proc.wait(timeout=15)
+            proc.wait(timeout=STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()

@@ -12,7 +12,10 @@ from worker.domain.constants import DISPATCH_QUEUE, DISPATCH_TASK
 from worker.domain.errors import ServiceUnavailable
 from worker.domain.settings import get_settings
 
-PUBLISH_TIMEOUT_S = 5.0  #: give up publishing after this long; the batch stays stored
+#: kombu's publish retries: a brief Redis hiccup is ridden out, a dead Redis is reported fast
+PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
+PING_TIMEOUT_S = 0.5  #: how long one ping waits for workers to answer
+PING_RETRY_S = 0.2  #: pause before pinging an unreachable broker again
 
 
 @lru_cache(maxsize=2)
@@ -34,7 +37,7 @@ def enqueue_dispatch(batch_id: uuid.UUID) -> None:
             args=[str(batch_id)],
             queue=DISPATCH_QUEUE,
             retry=True,
-            retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
+            retry_policy=PUBLISH_RETRY_POLICY,
         )
     except (KombuOperationalError, OSError) as err:
         raise ServiceUnavailable(
@@ -53,8 +56,8 @@ def wait_for_workers(*, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            if _client(url).control.ping(timeout=0.5):
+            if _client(url).control.ping(timeout=PING_TIMEOUT_S):
                 return True
         except (KombuOperationalError, OSError):
-            time.sleep(0.2)
+            time.sleep(PING_RETRY_S)
     return False

@@ -24,6 +24,8 @@ from worker.domain.settings import get_settings
 REDIS_URL_FILE = "redis.url"  #: where a running embedded Redis records its URL for other processes
 POSTGRES_DIR = "postgres"
 REDIS_DB_FILE = "redis.db"
+PROBE_TIMEOUT_S = 1.0  #: how long to wait when checking whether a recorded Redis still answers
+STOP_TIMEOUT_S = 5.0  #: how long the embedded Redis gets to shut down before it is killed
 
 _handles: list[Any] = []  # keep servers alive for the life of this process
 
@@ -73,7 +75,7 @@ def _port_answers(url: str) -> bool:
     import redis
 
     try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=PROBE_TIMEOUT_S).ping())
     except redis.RedisError:
         return False
 
@@ -119,7 +121,7 @@ def _stop_redis(server: Any, url_file: Path) -> None:
     except redis.RedisError:
         pass  # already gone, or it closed the connection while shutting down: both are fine
     try:
-        psutil.Process(pid).wait(timeout=5)
+        psutil.Process(pid).wait(timeout=STOP_TIMEOUT_S)
     except psutil.NoSuchProcess:
         pass
     except psutil.TimeoutExpired:

@@ -25,34 +25,40 @@ def format_for(path: Path) -> str:
     raise InvalidInput(f"cannot tell the format of '{path.name}': use .jsonl, .csv or .parquet")
 
 
-def _jsonable(value: Any) -> Any:
-    return str(value) if isinstance(value, Decimal) else value
+def money_text(value: Decimal) -> str:
+    """Plain decimal notation: 0.000101, never 1.01E-4 or 0E-12."""
+    return format(value.normalize(), "f")
+
+
+def text_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: money_text(v) if isinstance(v, Decimal) else v for k, v in row.items()}
 
 
 def write_jsonl(rows: Iterable[dict[str, Any]], out: IO[str]) -> int:
     count = 0
     for row in rows:
-        out.write(json.dumps({k: _jsonable(v) for k, v in row.items()}, ensure_ascii=False))
+        out.write(json.dumps(text_row(row), ensure_ascii=False))
         out.write("\n")
         count += 1
     return count
 
 
-def write_csv(rows: Iterable[dict[str, Any]], out: IO[str]) -> int:
+def write_csv(rows: Iterable[dict[str, Any]], out: IO[str], *, header: bool = True) -> int:
     writer = csv.DictWriter(out, fieldnames=list(RESULT_COLUMNS), lineterminator="\n")
-    writer.writeheader()
+    if header:
+        writer.writeheader()
     count = 0
     for row in rows:
-        writer.writerow(row)
+        writer.writerow(text_row(row))
         count += 1
     return count
 
 
-def _groups(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+def chunked(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     group: list[dict[str, Any]] = []
     for row in rows:
         group.append(row)
-        if len(group) >= PARQUET_ROWS_PER_GROUP:
+        if len(group) >= size:
             yield group
             group = []
     if group:
@@ -81,7 +87,7 @@ def write_parquet(rows: Iterable[dict[str, Any]], path: Path) -> int:
     )
     count = 0
     with pq.ParquetWriter(str(path), schema) as writer:
-        for group in _groups(rows):
+        for group in chunked(rows, PARQUET_ROWS_PER_GROUP):
             writer.write_table(pa.Table.from_pylist(group, schema=schema))
             count += len(group)
         if count == 0:

@@ -151,4 +151,5 @@ def translate_unexpected(err: Exception) -> str:
         return "the database schema is missing or old: run `sluice migrate`"
     if redis_errors and isinstance(err, redis_errors):
         return "cannot reach Redis; check SLUICE_REDIS_URL and that it is up"
-    return f"unexpected {type(err).__name__}: {err} (run with --debug for the traceback)"
+    first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return f"unexpected {type(err).__name__}: {first_line} (run with --debug for the traceback)"

@@ -5,7 +5,6 @@ references, and the dependency order brings up the schema before anything uses i
 from __future__ import annotations
 
 import re
-import shlex
 from pathlib import Path
 from typing import Any
 
@@ -90,5 +89,11 @@ def test_images_are_built_from_this_repository() -> None:
         assert f"COPY {package} ./{package}" in dockerfile
     for service in SLUICE_SERVICES:
         assert SERVICES[service]["build"] == "."
-    assert shlex.split("sluice worker")  # the entry point name matches pyproject's script
     assert 'sluice = "api.cli:main"' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_a_configured_config_path_is_mounted_into_the_containers() -> None:
+    for service in SLUICE_SERVICES:
+        mounts = SERVICES[service]["volumes"]
+        assert "./config:/etc/sluice:ro" in mounts
+    assert (ROOT / "config").is_dir()

@@ -4,9 +4,11 @@ Postgres is the source of truth; a message is only a wake-up naming job ids. Hen
 - ``task_acks_late`` + prefetch 1: a message is acked after its chunk ran, and a worker holds
   at most one unstarted chunk, so a crash strands little;
 - ``task_reject_on_worker_lost``: a chunk whose process was killed goes back to the queue;
-  re-delivery is safe because claiming is conditional on the job still being ``queued``;
-- a visibility timeout far above the longest lease, so Redis does not re-deliver a chunk that
-  is still running (the lease, not the broker, decides when work is abandoned);
+  re-delivery is safe because a claim takes only jobs still ``queued`` or whose lease expired,
+  and the sweeper hands back expired leases anyway;
+- a visibility timeout of an hour, far above any chunk's run time, so Redis does not re-deliver
+  a chunk that is still running: the lease (renewed by a heartbeat), not the broker, decides
+  when work is abandoned;
 - ``worker_cancel_long_running_tasks_on_connection_loss``: after a broker reconnect, running
   chunks are re-delivered rather than finishing into an unacked, forgotten message.
 """
@@ -16,20 +18,18 @@ from __future__ import annotations
 from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown
 
-from worker.domain.config import load_config
 from worker.domain.constants import DISPATCH_QUEUE, SWEEP_TASK
 from worker.domain.db import dispose_engines
 from worker.domain.settings import get_settings
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"  #: used only when SLUICE_REDIS_URL is unset
-VISIBILITY_MARGIN = 4  #: the visibility timeout is this many leases long
+VISIBILITY_TIMEOUT_S = 3600  #: unacked messages return to the queue after this long
 SWEEP_INTERVAL_S = 10.0  #: how often beat runs the sweeper
 
 
 def create_app() -> Celery:
     settings = get_settings()
     broker = settings.redis_url or DEFAULT_REDIS_URL
-    lease_s = load_config().worker.lease_s
     app = Celery("sluice", broker=broker, include=["worker.tasks"])
     app.conf.update(
         task_acks_late=True,
@@ -39,7 +39,7 @@ def create_app() -> Celery:
         task_default_queue=DISPATCH_QUEUE,
         task_serializer="json",
         accept_content=["json"],
-        broker_transport_options={"visibility_timeout": lease_s * VISIBILITY_MARGIN},
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
         worker_cancel_long_running_tasks_on_connection_loss=True,
         broker_connection_retry_on_startup=True,
         beat_schedule={"sweep": {"task": SWEEP_TASK, "schedule": SWEEP_INTERVAL_S}},

@@ -11,8 +11,11 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
+
+from sqlalchemy.exc import OperationalError
 
 from worker.domain.config import AppConfig, ModelConfig, ProviderKind, TaskConfig
 from worker.domain.errors import Permanent, ProviderError, RateLimited, Retryable
@@ -20,8 +23,9 @@ from worker.domain.log import log_event
 from worker.domain.pricing import call_cost_usd
 from worker.domain.states import JobState
 from worker.domain.tasks_spec import TaskRequest, build_request, validate_output
-from worker.jobstore import AttemptRecord, ClaimedJob, JobOutcome, claim_jobs
+from worker.jobstore import AttemptRecord, ClaimedJob, JobOutcome, claim_jobs, extend_leases
 from worker.providers import Completion, Provider, build_provider
+from worker.providers.base import MAX_ERROR_CHARS
 from worker.ratelimit import Demand, LimitScope, RateLimiter, scopes_for
 from worker.results_writer import ResultWriter
 from worker.retry import retry_policy
@@ -30,6 +34,7 @@ from worker.tokens import estimate_request_tokens
 logger = logging.getLogger("sluice.executor")
 
 DEFAULT_PAUSE_S = 1.0  #: pause after a 429 that named no retry-after
+HEARTBEATS_PER_LEASE = 3  #: leases are renewed this many times per lease period
 
 
 class ProviderPool:
@@ -68,6 +73,7 @@ class ChunkReport:
     claimed: int
     written: int
     finished_batches: int
+    batch_ids: tuple[str, ...] = ()
 
 
 class Executor:
@@ -92,23 +98,57 @@ class Executor:
             async with limit:
                 writer.add(await self.run_job_safely(job))
 
-        async with writer:
+        async with writer, self._heartbeat(jobs):
             await asyncio.gather(*(one(job) for job in jobs))
         return ChunkReport(
-            claimed=len(jobs), written=writer.written, finished_batches=writer.finished_batches
+            claimed=len(jobs),
+            written=writer.written,
+            finished_batches=writer.finished_batches,
+            batch_ids=tuple(sorted({str(job.batch_id) for job in jobs})),
         )
+
+    @asynccontextmanager
+    async def _heartbeat(self, jobs: Sequence[ClaimedJob]) -> AsyncIterator[None]:
+        """Keep the chunk's leases alive while its calls run (rate-limit waits and retries can
+        outlast a lease); jobs already recorded no longer hold a lease and are skipped."""
+        lease_s = self.config.worker.lease_s
+        ids, token = [job.id for job in jobs], jobs[0].lease_token
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(lease_s / HEARTBEATS_PER_LEASE)
+                try:
+                    await asyncio.to_thread(extend_leases, ids, token=token, lease_s=lease_s)
+                except OperationalError as err:  # Postgres away: the sweeper decides later
+                    log_event(logger, "heartbeat_failed", level=logging.WARNING, error=err)
+
+        task = asyncio.create_task(beat())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
 
     async def run_job_safely(self, job: ClaimedJob) -> JobOutcome:
         """Run one job; a bug in Sluice fails that job with a stated reason, never silently."""
         try:
             return await self.run_job(job)
         except Exception as err:  # the job still ends, with the cause recorded and logged
-            logger.exception("job_crashed job=%s batch=%s", job.id, job.batch_id)
+            log_event(
+                logger,
+                "job_crashed",
+                level=logging.ERROR,
+                job=job.id,
+                batch=job.batch_id,
+                error=type(err).__name__,
+                exc_info=True,
+            )
             return JobOutcome(
                 job=job,
                 state=JobState.failed,
                 error_code="internal_error",
-                error_message=f"{type(err).__name__}: {err}"[:300],
+                error_message=f"{type(err).__name__}: {err}"[:MAX_ERROR_CHARS],
             )
 
     async def run_job(self, job: ClaimedJob) -> JobOutcome:

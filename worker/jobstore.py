@@ -8,6 +8,7 @@ recorded once, even if a slow worker wakes up after its lease was handed to anot
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, text
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
+from sqlalchemy.orm import Session
 
 from worker.domain.db import session_scope
 from worker.domain.models import Attempt
@@ -40,7 +42,7 @@ class AttemptRecord:
 
     provider: str
     model: str
-    started_at: Any
+    started_at: dt.datetime
     latency_ms: int
     status_code: int | None = None
     error_type: str | None = None
@@ -74,7 +76,8 @@ _CLAIM = text(
            leased_until = now() + make_interval(secs => :lease_s),
            started_at = coalesce(j.started_at, now())
       FROM (SELECT id FROM jobs
-             WHERE id = ANY(:ids) AND state = 'queued'
+             WHERE id = ANY(:ids)
+               AND (state = 'queued' OR (state = 'running' AND leased_until < now()))
              ORDER BY id
              FOR UPDATE SKIP LOCKED) AS c, batches AS b
      WHERE j.id = c.id AND b.id = j.batch_id
@@ -136,6 +139,8 @@ _RECORD = text(
     """
 )
 
+_LOCK_BATCHES = text("SELECT id FROM batches WHERE id = ANY(:ids) ORDER BY id FOR UPDATE")
+
 _FINISH_BATCHES = text(
     """
     UPDATE batches AS b
@@ -150,6 +155,15 @@ _FINISH_BATCHES = text(
 )
 
 
+def _text(value: str | None) -> str | None:
+    """Postgres text cannot hold NUL; a model or provider may still send one."""
+    return None if value is None else value.replace("\x00", "")
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value).replace("\\u0000", "")
+
+
 def _sum(outcome: JobOutcome, name: str) -> int:
     return sum(getattr(attempt, name) for attempt in outcome.attempts)
 
@@ -162,9 +176,9 @@ def _columns(outcomes: Sequence[JobOutcome]) -> dict[str, list[Any]]:
         "providers": [o.provider for o in outcomes],
         "models": [o.model for o in outcomes],
         "labels": [o.label for o in outcomes],
-        "outputs": [None if o.output is None else json.dumps(o.output) for o in outcomes],
+        "outputs": [_json_text(o.output) for o in outcomes],
         "error_codes": [o.error_code for o in outcomes],
-        "error_messages": [o.error_message for o in outcomes],
+        "error_messages": [_text(o.error_message) for o in outcomes],
         "input_tokens": [_sum(o, "input_tokens") for o in outcomes],
         "output_tokens": [_sum(o, "output_tokens") for o in outcomes],
         "cached_input_tokens": [_sum(o, "cached_input_tokens") for o in outcomes],
@@ -176,23 +190,34 @@ def _columns(outcomes: Sequence[JobOutcome]) -> dict[str, list[Any]]:
 def record_outcomes(outcomes: Sequence[JobOutcome]) -> tuple[set[int], set[uuid.UUID]]:
     """Write results and attempts in one transaction; returns (jobs written, batches finished).
 
-    Jobs whose lease was lost are skipped, with their attempts: another worker owns them now.
+    A result is written only while its writer holds the job's lease, so each job is recorded
+    once. Every attempt is recorded regardless: a call a slow worker made was still paid for.
     """
     if not outcomes:
         return set(), set()
     with session_scope() as session:
-        written = set(session.execute(_RECORD, _columns(outcomes)).scalars())
-        rows = [
-            {"job_id": o.job.id, "batch_id": o.job.batch_id, **_attempt_row(a)}
-            for o in outcomes
-            if o.job.id in written
-            for a in o.attempts
-        ]
-        if rows:
-            session.execute(insert(Attempt), rows)
-        batch_ids = list({o.job.batch_id for o in outcomes if o.job.id in written})
-        finished = set(session.execute(_FINISH_BATCHES, {"ids": batch_ids}).scalars())
-    return written, finished
+        return record_outcomes_in(session, outcomes)
+
+
+def record_outcomes_in(
+    session: Session, outcomes: Sequence[JobOutcome]
+) -> tuple[set[int], set[uuid.UUID]]:
+    """``record_outcomes`` inside the caller's transaction."""
+    written = set(session.execute(_RECORD, _columns(outcomes)).scalars())
+    rows = [
+        {"job_id": o.job.id, "batch_id": o.job.batch_id, **_attempt_row(a)}
+        for o in outcomes
+        for a in o.attempts
+    ]
+    if rows:
+        session.execute(insert(Attempt), rows)
+    batch_ids = sorted({o.job.batch_id for o in outcomes if o.job.id in written})
+    if not batch_ids:
+        return written, set()
+    # serialise the "was that the last job?" check per batch: without the row lock, two writers
+    # finishing a batch's last jobs at once would each still see the other's job running
+    session.execute(_LOCK_BATCHES, {"ids": batch_ids})
+    return written, set(session.execute(_FINISH_BATCHES, {"ids": batch_ids}).scalars())
 
 
 def _attempt_row(record: AttemptRecord) -> dict[str, Any]:
@@ -211,3 +236,22 @@ def _attempt_row(record: AttemptRecord) -> dict[str, Any]:
         "provider_request_id": record.provider_request_id,
         "started_at": record.started_at,
     }
+
+
+_EXTEND = text(
+    """
+    UPDATE jobs SET leased_until = now() + make_interval(secs => :lease_s)
+     WHERE id = ANY(:ids) AND lease_token = :token AND state = 'running'
+    """
+).bindparams(bindparam("ids", type_=ARRAY(BIGINT)))
+
+
+def extend_leases(job_ids: Sequence[int], *, token: uuid.UUID, lease_s: int) -> int:
+    """Heartbeat: keep the leases of jobs still being worked on; returns how many were kept."""
+    if not job_ids:
+        return 0
+    with session_scope() as session:
+        result = session.execute(
+            _EXTEND, {"ids": list(job_ids), "token": token, "lease_s": lease_s}
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ from worker.domain.config import load_config
 from worker.domain.constants import DISPATCH_TASK, FEED_LOCK_KEY, RUN_CHUNK_TASK, SWEEP_TASK
 from worker.domain.log import log_event
 from worker.redis_layer import sync_client
+from worker.sweeper import sweep as sweep_abandoned
 
 logger = logging.getLogger("sluice.tasks")
 
@@ -45,7 +46,12 @@ def run_chunk(job_ids: list[int]) -> dict[str, Any]:
     """Run the still-queued jobs among ``job_ids``, record them, then refill the queues."""
     report = runtime.run(runtime.executor().run_chunk(job_ids))
     log_event(
-        logger, "chunk_done", jobs=len(job_ids), claimed=report.claimed, written=report.written
+        logger,
+        "chunk_done",
+        batch=",".join(report.batch_ids) or "-",
+        jobs=len(job_ids),
+        claimed=report.claimed,
+        written=report.written,
     )
     fed = feed_queues()
     return {"claimed": report.claimed, "written": report.written, "fed": fed}
@@ -53,5 +59,7 @@ def run_chunk(job_ids: list[int]) -> dict[str, Any]:
 
 @app.task(name=SWEEP_TASK)
 def sweep() -> int:
-    """Periodic safety net: feed work that no wake-up reached (e.g. Redis was down at submit)."""
+    """Periodic safety net: hand back abandoned work, then feed what no wake-up reached."""
+    config = load_config()
+    sweep_abandoned(requeue_queued_after_s=config.worker.requeue_queued_after_s)
     return feed_queues()

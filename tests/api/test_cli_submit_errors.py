@@ -169,3 +169,28 @@ def test_installed_command_exits_2_without_traceback(
     assert done.returncode == 2
     assert done.stderr.strip() == "error: line 1, field 'text': is missing"
     assert _row_counts() == (0, 0)
+
+
+def test_results_for_an_unknown_batch_leave_the_output_file_alone(
+    run_cli: Callable[..., CliResult], db: str, redis_url: str, config_path: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.csv"
+    out.write_text("precious\n")
+
+    result = run_cli("results", "8d1f8a36-1f42-4c3a-9a49-0d3c3f1e0000", "-o", str(out))
+
+    assert result.exit_code == 2
+    assert out.read_text() == "precious\n"
+
+
+def test_a_non_finite_budget_is_one_sentence(
+    run_cli: Callable[..., CliResult], db: str, redis_url: str, config_path: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "items.jsonl"
+    source.write_text('{"id": "a", "text": "hello"}\n')
+
+    result = run_cli(
+        "submit", str(source), "--task", "classify", "--labels", "x", "--budget-usd", "NaN"
+    )
+
+    _assert_refused(result, "budget must be a number above 0")

@@ -105,3 +105,21 @@ def test_banking77_csv_parses_whole_with_currency_symbols_intact() -> None:
     assert len({item.item_id for item in result.items}) == 3080
     categories = json.loads((BANKING77.parent / "categories.json").read_text())
     assert {item.metadata["category"] for item in result.items if item.metadata} == set(categories)
+
+
+def test_an_integer_id_of_thousands_of_digits_is_a_line_problem() -> None:
+    line = b'{"id": ' + b"9" * 5000 + b', "text": "t"}'
+
+    result = parse_jsonl([line], max_chars=100)
+
+    assert str(result.problems[0]) == "line 1: is not valid JSON (a number is too long)"
+
+
+def test_a_csv_field_longer_than_the_csv_modules_default_is_judged_by_our_limit() -> None:
+    data = ("id,text\n1," + "x" * 150_000 + "\n").encode()
+
+    result = parse_csv(data, max_chars=100_000)
+
+    assert str(result.problems[0]) == (
+        "line 2, field 'text': has 150,000 characters, over the limit of 100,000"
+    )

@@ -107,7 +107,7 @@ def test_malformed_body_and_timeout_are_retryable(
 
 
 @pytest.mark.parametrize(("provider", "model"), PROVIDERS)
-def test_unknown_model_is_permanent_and_missing_key_is_refused(
+def test_a_missing_key_is_refused_before_any_call(
     sdk_env: SimHandle, provider: str, model: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY" if provider == "anthropic" else "OPENAI_API_KEY")
@@ -127,3 +127,21 @@ def test_keys_are_redacted_from_error_messages() -> None:
 
     assert TEST_KEY not in cleaned
     assert "sk-" not in redact("key sk-abcdef123456 was rejected")
+
+
+def test_openai_compatible_server_is_called_without_a_key(
+    sdk_env: SimHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LOCAL_LLM_API_KEY", raising=False)
+
+    completion = _call(
+        "local",
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "hello [[label:billing]]",
+        base_url=sdk_env.openai_base_url,
+    )
+
+    assert completion.output == {"label": "billing"}
+    (record,) = sdk_env.log()
+    assert record["endpoint"] == "/v1/chat/completions"
+    assert record["model"] == "meta-llama/Llama-3.1-8B-Instruct"

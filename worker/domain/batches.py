@@ -28,6 +28,8 @@ from worker.domain.tasks_spec import resolve_labels
 
 MAX_ITEMS_PER_BATCH = 10_000_000  #: items accepted in one batch
 MAX_NAME_CHARS = 200  #: longest batch name
+DEFAULT_LIST_LIMIT = 20  #: batches listed when no limit is given
+MAX_BUDGET_USD = Decimal(1_000_000_000)  #: largest budget a batch may carry
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,9 @@ def _check_request(config: AppConfig, request: SubmitRequest) -> dict[str, Any]:
         raise InvalidInput(f"{len(request.items):,} items; the limit is {MAX_ITEMS_PER_BATCH:,}")
     if request.name is not None and len(request.name) > MAX_NAME_CHARS:
         raise InvalidInput(f"the batch name is longer than {MAX_NAME_CHARS} characters")
-    if request.budget_usd is not None and request.budget_usd <= 0:
-        raise InvalidInput("--budget-usd must be greater than 0")
+    budget = request.budget_usd
+    if budget is not None and not (budget.is_finite() and 0 < budget <= MAX_BUDGET_USD):
+        raise InvalidInput(f"the budget must be a number above 0 and at most {MAX_BUDGET_USD:,}")
     seen: dict[str, int] = {}
     for item in request.items:
         first = seen.setdefault(item.item_id, item.line)
@@ -194,7 +197,7 @@ def get_batch(session: Session, batch_id: uuid.UUID | str) -> BatchView:
     return view
 
 
-def list_batches(session: Session, *, limit: int = 50) -> list[BatchView]:
+def list_batches(session: Session, *, limit: int = DEFAULT_LIST_LIMIT) -> list[BatchView]:
     ids = session.scalars(select(Batch.id).order_by(Batch.created_at.desc()).limit(limit)).all()
     return [get_batch(session, batch_id) for batch_id in ids]
 

@@ -59,6 +59,15 @@ class ProviderConfig(_Strict):
         return self
 
 
+MAX_PRICE_DECIMALS = 6  #: a per-million price with more places would not cost exactly at 12
+
+
+def _exact_price(value: Decimal | None) -> Decimal | None:
+    if value is not None and -value.as_tuple().exponent > MAX_PRICE_DECIMALS:  # type: ignore[operator]
+        raise ValueError(f"a price may have at most {MAX_PRICE_DECIMALS} decimal places")
+    return value
+
+
 class ModelConfig(_Strict):
     provider: str
     #: the provider's own model name, when it differs from the key used in routes
@@ -72,6 +81,10 @@ class ModelConfig(_Strict):
     context_window: int = Field(gt=0)
     max_output_tokens: int = Field(gt=0)
     limits: Limits | None = None
+
+    _prices_exact = field_validator(
+        "input_per_mtok", "output_per_mtok", "cached_input_per_mtok", "cache_write_per_mtok"
+    )(_exact_price)
 
 
 class TaskKind(StrEnum):
@@ -89,9 +102,16 @@ class TaskConfig(_Strict):
 
     @field_validator("prompt")
     @classmethod
-    def _prompt_has_text(cls, value: str) -> str:
+    def _prompt_renders(cls, value: str) -> str:
         if "{text}" not in value:
             raise ValueError("the prompt template must contain {text}")
+        try:
+            value.format(text="", labels="")
+        except (KeyError, IndexError, ValueError) as err:
+            raise ValueError(
+                f"the prompt template does not render ({type(err).__name__}: {err}); "
+                "only {text} and {labels} may appear in braces, write {{ and }} for literal ones"
+            ) from None
         return value
 
 
@@ -126,7 +146,10 @@ class WorkerConfig(_Strict):
     invalid_output_retries: int = Field(default=1, ge=0, le=5)  #: re-asks after a bad answer
     backoff_initial_s: float = Field(default=0.5, gt=0)
     backoff_max_s: float = Field(default=30.0, gt=0)
-    lease_s: int = Field(default=300, gt=0)  #: how long a claimed job belongs to its worker
+    #: how long a claimed job belongs to its worker without a heartbeat (renewed 3x per lease)
+    lease_s: int = Field(default=60, ge=3)
+    #: a queued job whose message has not been taken this long is sent again (Redis lost it)
+    requeue_queued_after_s: int = Field(default=600, gt=0)
     result_flush_s: float = Field(default=0.5, gt=0)  #: longest wait before results are written
     max_item_chars: int = Field(default=100_000, gt=0)  #: longest text accepted per item
 

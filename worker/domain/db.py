@@ -13,6 +13,7 @@ from worker.domain.errors import ConfigError, ServiceUnavailable
 from worker.domain.settings import get_settings
 
 POOL_SIZE = 5  #: connections kept per process
+CONNECT_TIMEOUT_S = 10  #: give up connecting to Postgres after this long
 POOL_RECYCLE_S = 1800  #: drop connections older than this, survives server-side idle kills
 
 
@@ -46,7 +47,7 @@ def get_engine() -> Engine:
             pool_size=POOL_SIZE,
             pool_pre_ping=True,
             pool_recycle=POOL_RECYCLE_S,
-            connect_args={"connect_timeout": 10},
+            connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
         )
         _engines[url] = engine
     return engine

@@ -100,9 +100,3 @@ class Permanent(ProviderError):
     """Trying the same call again cannot help (bad request, auth, unknown model)."""
 
     code = "provider_permanent"
-
-
-class InvalidOutput(Retryable):
-    """The model answered, but not with a valid output for the task."""
-
-    code = "invalid_output"

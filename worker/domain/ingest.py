@@ -19,6 +19,7 @@ MAX_METADATA_DEPTH = 8  #: nesting levels allowed in an item's metadata
 MAX_ITEM_ID_CHARS = 256  #: longest client item id accepted
 MAX_REPORTED_PROBLEMS = 20  #: problems kept in full; the rest are only counted
 ITEM_FIELDS = ("id", "text", "metadata")  #: fields every task understands
+CSV_FIELD_BYTES_PER_CHAR = 4  #: room for the longest allowed text in the widest UTF-8
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +153,9 @@ def parse_jsonl(raw: Iterable[bytes | str], *, max_chars: int) -> ParseResult:
         except json.JSONDecodeError as err:
             result.add_problem(Problem(number, None, f"is not valid JSON ({err.msg})"))
             continue
+        except ValueError:  # e.g. an integer of thousands of digits
+            result.add_problem(Problem(number, None, "is not valid JSON (a number is too long)"))
+            continue
         except RecursionError:
             result.add_problem(Problem(number, None, "is nested too deeply to parse"))
             continue
@@ -175,11 +179,23 @@ def parse_csv(raw: bytes | str, *, max_chars: int) -> ParseResult:
             return result
     else:
         decoded = raw
+    # a field may be as long as the longest text allowed (the csv module stops at 128 KiB)
+    csv.field_size_limit(max(csv.field_size_limit(), max_chars * CSV_FIELD_BYTES_PER_CHAR))
     reader = csv.DictReader(io.StringIO(decoded, newline=""))
-    header = list(reader.fieldnames or [])
-    if "text" not in header:
-        result.add_problem(Problem(1, "text", "column is missing from the CSV header"))
-        return result
+    try:
+        header = list(reader.fieldnames or [])
+        if "text" not in header:
+            result.add_problem(Problem(1, "text", "column is missing from the CSV header"))
+            return result
+        _read_csv_rows(reader, header, result, max_chars)
+    except csv.Error as err:
+        result.add_problem(Problem(reader.line_num, None, f"is not valid CSV ({err})"))
+    return result
+
+
+def _read_csv_rows(
+    reader: csv.DictReader[str], header: list[str], result: ParseResult, max_chars: int
+) -> None:
     for row in reader:
         number = reader.line_num
         if None in row:
@@ -190,7 +206,6 @@ def parse_csv(raw: bytes | str, *, max_chars: int) -> ParseResult:
             result.add_problem(record)
             continue
         _accept(result, build_item(record, number, max_chars))
-    return result
 
 
 def _csv_record(row: dict[str, Any], number: int, header: list[str]) -> dict[str, Any] | Problem:

@@ -12,9 +12,21 @@ def _format(value: Any) -> str:
 
 
 def log_event(
-    logger: logging.Logger, event: str, *, level: int = logging.INFO, **fields: Any
+    logger: logging.Logger,
+    event: str,
+    *,
+    level: int = logging.INFO,
+    exc_info: bool = False,
+    **fields: Any,
 ) -> None:
     """Log ``event`` with its fields, e.g. ``chunk_done batch=… jobs=50 succeeded=50``."""
     if logger.isEnabledFor(level):
         parts = " ".join(f"{key}={_format(value)}" for key, value in fields.items())
-        logger.log(level, "%s %s", event, parts, extra={"event": event, "fields": fields})
+        logger.log(
+            level,
+            "%s %s",
+            event,
+            parts,
+            exc_info=exc_info,
+            extra={"event": event, "fields": fields},
+        )

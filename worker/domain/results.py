@@ -35,13 +35,13 @@ _RESULTS = text(
 
 
 def iter_results(session: Session, batch_id: uuid.UUID | str) -> Iterator[dict[str, Any]]:
-    """Every job of the batch as a dict keyed by RESULT_COLUMNS; raises NotFound first."""
+    """Every job of the batch as a dict keyed by RESULT_COLUMNS. Raises NotFound at the call,
+    before any row is read, so a caller can check the batch before opening an output file."""
     batch = get_batch(session, batch_id)
     result = session.execute(
         _RESULTS.execution_options(yield_per=STREAM_ROWS), {"batch_id": batch.id}
     )
-    for row in result:
-        yield dict(row._mapping)
+    return (dict(row._mapping) for row in result)
 
 
 def breakdown(session: Session, batch_id: uuid.UUID) -> dict[str, dict[str, int]]:

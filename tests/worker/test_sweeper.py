@@ -1,0 +1,67 @@
+"""The sweeper hands back abandoned work (expired leases, lost messages) and finishes batches;
+running two at once is harmless."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import text
+
+from simulator.testing import SimHandle
+from tests.worker.conftest import job_rows, make_config, queue_batch
+from worker.domain.db import session_scope
+from worker.jobstore import claim_jobs
+from worker.sweeper import SweepReport, sweep
+
+
+def test_expired_leases_and_stale_queued_jobs_go_back_to_pending(
+    db: str, sdk_env: SimHandle
+) -> None:
+    job_ids = queue_batch(make_config(), ["a", "b", "c", "d"])
+    claim_jobs(job_ids[:2], lease_s=60)
+    with session_scope() as session:
+        session.execute(
+            text("UPDATE jobs SET leased_until = now() - interval '1 s' WHERE id = :id"),
+            {"id": job_ids[0]},
+        )
+        session.execute(
+            text("UPDATE jobs SET queued_at = now() - interval '20 minutes' WHERE id = :id"),
+            {"id": job_ids[2]},
+        )
+
+    report = sweep(requeue_queued_after_s=600)
+
+    assert report == SweepReport(expired_leases=1, stale_queued=1, finished_batches=0)
+    assert [job.state for job in job_rows(job_ids)] == ["pending", "running", "pending", "queued"]
+    assert job_rows(job_ids)[0].lease_token is None
+
+
+def test_a_batch_whose_jobs_all_ended_is_finished(db: str, sdk_env: SimHandle) -> None:
+    job_ids = queue_batch(make_config(), ["a"])
+    with session_scope() as session:
+        session.execute(text("UPDATE jobs SET state = 'failed' WHERE id = :id"), {"id": job_ids[0]})
+
+    assert sweep(requeue_queued_after_s=600).finished_batches == 1
+    assert sweep(requeue_queued_after_s=600).finished_batches == 0
+    with session_scope() as session:
+        assert session.execute(text("SELECT status FROM batches")).scalar_one() == "completed"
+
+
+def test_two_sweepers_at_once_hand_each_job_back_once(db: str, sdk_env: SimHandle) -> None:
+    job_ids = queue_batch(make_config(), [f"t{i}" for i in range(200)])
+    claim_jobs(job_ids, lease_s=60)
+    with session_scope() as session:
+        session.execute(text("UPDATE jobs SET leased_until = now() - interval '1 s'"))
+    reports: list[SweepReport] = []
+
+    threads = [
+        threading.Thread(target=lambda: reports.append(sweep(requeue_queued_after_s=600)))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sum(r.expired_leases for r in reports) == 200
+    assert {job.state for job in job_rows(job_ids)} == {"pending"}

@@ -1,0 +1,76 @@
+"""The sweeper (run by Celery beat): finds work nobody is doing and hands it back.
+
+- ``running`` jobs whose lease expired (their worker died, or lost Postgres for a lease) go
+  back to ``pending``; if the old worker ever writes, its stale lease token is refused.
+- ``queued`` jobs whose message has waited longer than ``requeue_queued_after_s`` (Redis was
+  flushed or restarted) go back to ``pending``; if the message does turn up, it claims nothing.
+- batches with no active job left are marked finished (a safety net behind the writers).
+
+Every statement is idempotent, so two sweepers at once do no harm. The feeder then sends the
+returned jobs again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import text
+
+from worker.domain.db import session_scope
+from worker.domain.log import log_event
+
+logger = logging.getLogger("sluice.sweeper")
+
+_EXPIRED_LEASES = text(
+    """
+    UPDATE jobs SET state = 'pending', lease_token = NULL, leased_until = NULL, queued_at = NULL
+     WHERE state = 'running' AND leased_until < now()
+    RETURNING id
+    """
+)
+
+_STALE_QUEUED = text(
+    """
+    UPDATE jobs SET state = 'pending', queued_at = NULL
+     WHERE state = 'queued' AND queued_at < now() - make_interval(secs => :age_s)
+    RETURNING id
+    """
+)
+
+_FINISH_IDLE_BATCHES = text(
+    """
+    UPDATE batches AS b
+       SET status = CASE WHEN b.status = 'canceled' THEN 'canceled' ELSE 'completed' END,
+           completed_at = now()
+     WHERE b.completed_at IS NULL
+       AND NOT EXISTS (SELECT 1 FROM jobs j
+                        WHERE j.batch_id = b.id
+                          AND j.state IN ('pending', 'queued', 'running', 'waiting_budget'))
+    RETURNING b.id
+    """
+)
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    expired_leases: int
+    stale_queued: int
+    finished_batches: int
+
+
+def sweep(*, requeue_queued_after_s: int) -> SweepReport:
+    with session_scope() as session:
+        expired = session.execute(_EXPIRED_LEASES).scalars().all()
+        stale = session.execute(_STALE_QUEUED, {"age_s": requeue_queued_after_s}).scalars().all()
+        finished = session.execute(_FINISH_IDLE_BATCHES).scalars().all()
+    report = SweepReport(len(expired), len(stale), len(finished))
+    if expired or stale or finished:
+        log_event(
+            logger,
+            "swept",
+            expired_leases=report.expired_leases,
+            stale_queued=report.stale_queued,
+            finished_batches=report.finished_batches,
+        )
+    return report
