@@ -120,3 +120,16 @@ def demo(
     if not 1 <= items <= 100_000:
         raise InvalidInput("--items must be between 1 and 100000")
     run_demo(items=items, workers=workers, console=err_console)
+
+
+@app.command()
+def limits() -> None:
+    """Show each provider's (and model's) rate-limit use over the last minute."""
+    from api.context import prepare
+    from api.views import print_limits
+    from worker.ratelimit import configured_scopes, read_usage
+    from worker.redis_layer import sync_client
+
+    _, config = prepare()
+    client = sync_client()
+    print_limits([read_usage(client, scope) for scope in configured_scopes(config)])

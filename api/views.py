@@ -8,7 +8,7 @@ import json
 import time
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -17,6 +17,9 @@ from rich.table import Table
 from worker.domain.batches import BatchView, get_batch
 from worker.domain.db import session_scope
 from worker.domain.states import JobState
+
+if TYPE_CHECKING:
+    from worker.ratelimit import ScopeUsage
 
 POLL_S = 0.5  #: how often --wait and the demo re-read a batch's counts
 
@@ -153,3 +156,25 @@ def translate_unexpected(err: Exception) -> str:
         return "cannot reach Redis; check SLUICE_REDIS_URL and that it is up"
     first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
     return f"unexpected {type(err).__name__}: {first_line} (run with --debug for the traceback)"
+
+
+def print_limits(usages: list[ScopeUsage]) -> None:
+    """One row per scope: used / limit for each per-minute limit, slots, and any 429 pause."""
+    from worker.ratelimit import DIMENSIONS
+
+    table = Table(title="rate limits, last 60 s (used / limit)", show_header=True)
+    table.add_column("scope")
+    for column in (*DIMENSIONS, "concurrency", "paused"):
+        table.add_column(column, justify="right")
+    for usage in usages:
+        limits = usage.scope.limits
+        cells = []
+        for dim in DIMENSIONS:
+            limit = getattr(limits, dim)
+            used = usage.used[dim]
+            cells.append(f"{used:,} / {limit:,}" if limit else (f"{used:,} / -" if used else "-"))
+        slots = limits.max_concurrency
+        cells.append(f"{usage.slots_in_use} / {slots}" if slots else "-")
+        cells.append(f"{usage.paused_for_s:.1f} s" if usage.paused_for_s else "-")
+        table.add_row(usage.scope.name, *cells)
+    Console().print(table)

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import redis
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
@@ -181,3 +182,45 @@ def _too_small(scopes: Sequence[LimitScope], index: int, cost: int) -> LimitTooS
         f"one call needs {cost:,} against a {DIMENSIONS[index]} limit of {limit:,}; "
         "raise the limit or shorten the input"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeUsage:
+    """A scope's use of its limits over the last minute, for `sluice limits`."""
+
+    scope: LimitScope
+    used: dict[str, int]  #: dimension -> amount admitted in the last 60 s
+    slots_in_use: int
+    paused_for_s: float
+
+
+MINUTE_S = 60  #: what "per minute" means on screen
+
+
+def read_usage(client: redis.Redis, scope: LimitScope) -> ScopeUsage:
+    """What the scope admitted in the last minute, read without changing anything."""
+    seconds, micros = client.time()
+    now_ms = seconds * 1000 + micros // 1000
+    fields = client.hgetall(scope.window_key)
+    used = dict.fromkeys(DIMENSIONS, 0)
+    codes = {code: dim for dim, code in DIM_CODES.items()}
+    for raw_field, raw_amount in fields.items():
+        field = raw_field.decode() if isinstance(raw_field, bytes) else str(raw_field)
+        code, _, second = field.partition(":")
+        if code in codes and int(second) >= seconds - MINUTE_S:
+            used[codes[code]] += int(raw_amount)
+    slots = client.zcount(scope.slots_key, now_ms, "+inf")
+    paused_ms = max(int(client.pttl(scope.pause_key)), 0)
+    return ScopeUsage(scope, used, int(slots), paused_ms / 1000)
+
+
+def configured_scopes(config: AppConfig) -> list[LimitScope]:
+    """Every provider's scope, then every model with limits of its own."""
+    scopes: list[LimitScope] = []
+    for name, provider in config.providers.items():
+        scopes.append(LimitScope(f"provider:{name}", provider.limits, provider.timeout_s))
+    for name, model in config.models.items():
+        if model.limits is not None:
+            timeout_s = config.providers[model.provider].timeout_s
+            scopes.append(LimitScope(f"model:{name}", model.limits, timeout_s))
+    return scopes

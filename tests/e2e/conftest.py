@@ -93,7 +93,7 @@ def pipeline(
             yield pipe
         finally:
             stop_process(worker)
-            print((workdir / "worker.log").read_text()[-300000:])
+            print((workdir / "worker.log").read_text()[-5000:])
 
 
 @pytest.fixture()

@@ -63,3 +63,21 @@ def test_permanent_errors_are_not_retried() -> None:
     with pytest.raises(Permanent):
         asyncio.run(broken())
     assert calls == [1]
+
+
+def test_429s_do_not_use_up_the_attempts_but_are_bounded_in_time() -> None:
+    config = make_config(
+        attempts_per_model=2, rate_limited_retry_s=0.3, backoff_initial_s=0.001, backoff_max_s=0.002
+    )
+    calls: list[str] = []
+
+    async def crowded() -> None:
+        async for attempt in retry_policy(config.worker):
+            with attempt:
+                calls.append("429")
+                raise RateLimited("busy", status_code=429, retry_after_s=0.05)
+
+    with pytest.raises(RateLimited):
+        asyncio.run(crowded())
+    assert len(calls) > 2  # more than attempts_per_model: 429s were not counted as failures
+    assert len(calls) <= 22  # but a second of them ended it (each wait is 0.05-0.3 s)

@@ -142,7 +142,9 @@ class WorkerConfig(_Strict):
     #: chunks kept waiting in each provider queue; the rest wait in Postgres, so batches share
     queue_depth_chunks: int = Field(default=16, gt=0, le=10_000)
     max_inflight_per_process: int = Field(default=64, gt=0)  #: concurrent calls per worker process
-    attempts_per_model: int = Field(default=4, gt=0, le=20)  #: tries of one model before fallback
+    attempts_per_model: int = Field(default=4, gt=0, le=20)  #: failed calls before fallback
+    #: how long 429s alone may keep a call retrying one model before it falls back
+    rate_limited_retry_s: float = Field(default=600.0, gt=0)
     invalid_output_retries: int = Field(default=1, ge=0, le=5)  #: re-asks after a bad answer
     backoff_initial_s: float = Field(default=0.5, gt=0)
     backoff_max_s: float = Field(default=30.0, gt=0)
