@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from api import cli_ops  # noqa: F401  (registers the service commands)
+from api import cli_money, cli_ops  # noqa: F401  (they register their commands on app)
 from api.cli_app import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, BatchArg, app, err_console
 from worker.domain.errors import ConfigError, InvalidInput, NotFound, SluiceError
 

@@ -19,6 +19,7 @@ from worker.domain.db import session_scope
 from worker.domain.states import JobState
 
 if TYPE_CHECKING:
+    from worker.domain.budgets import BudgetStatus
     from worker.ratelimit import ScopeUsage
 
 POLL_S = 0.5  #: how often --wait and the demo re-read a batch's counts
@@ -36,6 +37,8 @@ def print_status(view: BatchView, console: Console) -> None:
         if view.counts.get(state):
             table.add_row(str(state), f"{view.counts[state]:,}")
     console.print(table)
+    for budget, count in view.waiting.items():
+        console.print(f"{count:,} jobs wait for budget {budget}", highlight=False)
     console.print(
         f"name={view.name or '-'} task={view.task} status={view.status} "
         f"items={view.item_count:,} tokens_in={view.input_tokens:,} "
@@ -177,4 +180,29 @@ def print_limits(usages: list[ScopeUsage]) -> None:
         cells.append(f"{usage.slots_in_use} / {slots}" if slots else "-")
         cells.append(f"{usage.paused_for_s:.1f} s" if usage.paused_for_s else "-")
         table.add_row(usage.scope.name, *cells)
+    Console().print(table)
+
+
+def print_budgets(statuses: list[BudgetStatus]) -> None:
+    table = Table(title="budgets", show_header=True)
+    for column in ("budget", "period", "limit", "spent", "remaining", "waiting jobs", "source"):
+        table.add_column(
+            column,
+            justify="right"
+            if column in ("limit", "spent", "remaining", "waiting jobs")
+            else "left",
+        )
+    for status in statuses:
+        table.add_row(
+            status.rule.name,
+            status.window.period_id,
+            usd(status.rule.limit_usd),
+            usd(status.spent_usd),
+            usd(status.remaining_usd),
+            f"{status.waiting_jobs:,}",
+            status.rule.source,
+        )
+    if not statuses:
+        Console().print("no budgets are set", highlight=False)
+        return
     Console().print(table)

@@ -42,6 +42,7 @@ def fast_config(**worker: object) -> dict[str, object]:
             "attempts_per_model": 6,
             "result_flush_s": 0.2,
             "chunk_size": 25,
+            "requeue_queued_after_s": 5,
         }
     )
     data["worker"].update(worker)
@@ -86,7 +87,9 @@ def db(database_url: str) -> Iterator[str]:
     from worker.domain.db import get_engine
 
     with get_engine().begin() as conn:
-        conn.execute(text("TRUNCATE batches, jobs, attempts RESTART IDENTITY CASCADE"))
+        conn.execute(
+            text("TRUNCATE batches, jobs, attempts, budgets, system_state RESTART IDENTITY CASCADE")
+        )
     yield database_url
 
 

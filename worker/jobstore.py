@@ -34,6 +34,8 @@ class ClaimedJob:
     payload: dict[str, Any] | None
     params: dict[str, Any]
     lease_token: uuid.UUID
+    tenant: str | None = None
+    budget_usd: Decimal | None = None  #: the batch's own budget
 
 
 @dataclass(slots=True)
@@ -53,6 +55,7 @@ class AttemptRecord:
     cache_write_tokens: int = 0
     cost_usd: Decimal = Decimal(0)
     provider_request_id: str | None = None
+    done: bool = False  #: the call has returned or failed; the record is final
 
 
 @dataclass(slots=True)
@@ -66,6 +69,9 @@ class JobOutcome:
     error_code: str | None = None
     error_message: str | None = None
     attempts: list[AttemptRecord] = field(default_factory=list)
+    persisted_attempts: int = 0  #: how many of ``attempts`` are already in Postgres
+    waiting_on: str | None = None  #: the budget a waiting_budget job waits for
+    budget_need_usd: Decimal | None = None  #: the reservation that did not fit
 
 
 _CLAIM = text(
@@ -81,7 +87,7 @@ _CLAIM = text(
              ORDER BY id
              FOR UPDATE SKIP LOCKED) AS c, batches AS b
      WHERE j.id = c.id AND b.id = j.batch_id
-    RETURNING j.id, j.batch_id, b.task, j.text, j.payload, b.params
+    RETURNING j.id, j.batch_id, b.task, j.text, j.payload, b.params, b.tenant, b.budget_usd
     """
 ).bindparams(bindparam("ids", type_=ARRAY(BIGINT)))
 
@@ -102,6 +108,8 @@ def claim_jobs(job_ids: Sequence[int], *, lease_s: int) -> list[ClaimedJob]:
             payload=row.payload,
             params=row.params or {},
             lease_token=token,
+            tenant=row.tenant,
+            budget_usd=row.budget_usd,
         )
         for row in rows
     ]
@@ -117,12 +125,15 @@ _RECORD = text(
            output = v.output::jsonb,
            error_code = v.error_code,
            error_message = v.error_message,
+           waiting_on = v.waiting_on,
+           budget_need_usd = v.budget_need_usd,
            input_tokens = j.input_tokens + v.input_tokens,
            output_tokens = j.output_tokens + v.output_tokens,
            cached_input_tokens = j.cached_input_tokens + v.cached_input_tokens,
            cost_usd = j.cost_usd + v.cost_usd,
            attempt_count = j.attempt_count + v.attempt_count,
-           finished_at = now(),
+           finished_at = CASE WHEN v.state IN ('succeeded', 'failed', 'canceled')
+                              THEN now() END,
            lease_token = NULL,
            leased_until = NULL
       FROM unnest(
@@ -131,9 +142,11 @@ _RECORD = text(
              CAST(:outputs AS text[]), CAST(:error_codes AS text[]),
              CAST(:error_messages AS text[]), CAST(:input_tokens AS int[]),
              CAST(:output_tokens AS int[]), CAST(:cached_input_tokens AS int[]),
-             CAST(:costs AS numeric[]), CAST(:attempt_counts AS int[])
+             CAST(:costs AS numeric[]), CAST(:attempt_counts AS int[]),
+             CAST(:waiting_on AS text[]), CAST(:budget_needs AS numeric[])
            ) AS v(id, token, state, provider, model, label, output, error_code, error_message,
-                  input_tokens, output_tokens, cached_input_tokens, cost_usd, attempt_count)
+                  input_tokens, output_tokens, cached_input_tokens, cost_usd, attempt_count,
+                  waiting_on, budget_need_usd)
      WHERE j.id = v.id AND j.lease_token = v.token AND j.state = 'running'
     RETURNING j.id
     """
@@ -184,33 +197,51 @@ def _columns(outcomes: Sequence[JobOutcome]) -> dict[str, list[Any]]:
         "cached_input_tokens": [_sum(o, "cached_input_tokens") for o in outcomes],
         "costs": [sum((a.cost_usd for a in o.attempts), Decimal(0)) for o in outcomes],
         "attempt_counts": [len(o.attempts) for o in outcomes],
+        "waiting_on": [o.waiting_on for o in outcomes],
+        "budget_needs": [o.budget_need_usd for o in outcomes],
     }
 
 
-def record_outcomes(outcomes: Sequence[JobOutcome]) -> tuple[set[int], set[uuid.UUID]]:
-    """Write results and attempts in one transaction; returns (jobs written, batches finished).
+PendingAttempt = tuple[ClaimedJob, AttemptRecord]  #: a finished call not yet in Postgres
 
-    A result is written only while its writer holds the job's lease, so each job is recorded
-    once. Every attempt is recorded regardless: a call a slow worker made was still paid for.
+
+def new_attempts(outcome: JobOutcome) -> list[PendingAttempt]:
+    """The outcome's finished calls that are not stored yet, in order."""
+    pending = []
+    for record in outcome.attempts[outcome.persisted_attempts :]:
+        if not record.done:
+            break
+        pending.append((outcome.job, record))
+    return pending
+
+
+def record(
+    attempts: Sequence[PendingAttempt], outcomes: Sequence[JobOutcome]
+) -> tuple[set[int], set[uuid.UUID]]:
+    """Store calls and job results in one transaction; returns (jobs written, batches finished).
+
+    Every call is stored, whoever made it: it was paid for, and the budget ledger is the sum of
+    these rows. A job's result is written only while its writer holds the job's lease, so each
+    job is recorded once even when a slow worker wakes up after its lease was handed on.
     """
-    if not outcomes:
+    if not attempts and not outcomes:
         return set(), set()
     with session_scope() as session:
-        return record_outcomes_in(session, outcomes)
+        return record_in(session, attempts, outcomes)
 
 
-def record_outcomes_in(
-    session: Session, outcomes: Sequence[JobOutcome]
+def record_in(
+    session: Session, attempts: Sequence[PendingAttempt], outcomes: Sequence[JobOutcome]
 ) -> tuple[set[int], set[uuid.UUID]]:
-    """``record_outcomes`` inside the caller's transaction."""
-    written = set(session.execute(_RECORD, _columns(outcomes)).scalars())
-    rows = [
-        {"job_id": o.job.id, "batch_id": o.job.batch_id, **_attempt_row(a)}
-        for o in outcomes
-        for a in o.attempts
-    ]
-    if rows:
+    """``record`` inside the caller's transaction."""
+    if attempts:
+        rows = [
+            {"job_id": job.id, "batch_id": job.batch_id, **_attempt_row(a)} for job, a in attempts
+        ]
         session.execute(insert(Attempt), rows)
+    if not outcomes:
+        return set(), set()
+    written = set(session.execute(_RECORD, _columns(outcomes)).scalars())
     batch_ids = sorted({o.job.batch_id for o in outcomes if o.job.id in written})
     if not batch_ids:
         return written, set()
@@ -220,13 +251,22 @@ def record_outcomes_in(
     return written, set(session.execute(_FINISH_BATCHES, {"ids": batch_ids}).scalars())
 
 
+def record_outcomes(outcomes: Sequence[JobOutcome]) -> tuple[set[int], set[uuid.UUID]]:
+    """Store finished jobs together with whichever of their calls are not stored yet."""
+    pending = [attempt for outcome in outcomes for attempt in new_attempts(outcome)]
+    result = record(pending, outcomes)
+    for outcome in outcomes:
+        outcome.persisted_attempts = len(outcome.attempts)
+    return result
+
+
 def _attempt_row(record: AttemptRecord) -> dict[str, Any]:
     return {
         "provider": record.provider,
         "model": record.model,
         "status_code": record.status_code,
         "error_type": record.error_type,
-        "error_message": record.error_message,
+        "error_message": _text(record.error_message),
         "input_tokens": record.input_tokens,
         "output_tokens": record.output_tokens,
         "cached_input_tokens": record.cached_input_tokens,

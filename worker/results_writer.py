@@ -1,9 +1,11 @@
-"""Buffers job outcomes and writes them in batched transactions while a chunk runs.
+"""Writes calls and job results to Postgres in batched transactions while a chunk runs.
 
-Writing as results arrive (not only at the end of a chunk) keeps ``sluice status`` live;
-batching keeps it to one statement per table per flush rather than one per job. Outcomes
-stay buffered until Postgres has them: while it is unreachable the writer waits and retries
-(the results were paid for), and a row Postgres refuses is isolated so it cannot sink the rest.
+Calls are written as they finish, not when their job ends: the attempts table is the spend
+ledger the budget counters are rebuilt from, so it must not lag behind a job's retries.
+Results are written as jobs finish, which keeps ``sluice status`` live; batching keeps it to
+one statement per table per flush. Nothing leaves the buffer until Postgres has it: while
+Postgres is unreachable the writer waits and retries (the calls were paid for), and a row
+Postgres refuses is isolated so it cannot sink the rest.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
 from worker.domain.log import log_event
 from worker.domain.states import JobState
-from worker.jobstore import JobOutcome, record_outcomes
+from worker.jobstore import JobOutcome, PendingAttempt, new_attempts, record
 
 logger = logging.getLogger("sluice.results")
 
@@ -26,22 +28,30 @@ FLUSH_AT_OUTCOMES = 200  #: flush early once this many outcomes wait
 RETRY_FIRST_WAIT_S = 0.2  #: first wait after Postgres refused a connection
 RETRY_MAX_WAIT_S = 5.0  #: longest wait between tries while Postgres is down
 
+Written = tuple[set[int], set[object]]  #: (job ids written, batches finished)
+
 
 class ResultWriter:
     def __init__(self, *, flush_s: float) -> None:
         self._flush_s = flush_s
-        self._buffer: list[JobOutcome] = []
+        self._running: dict[int, JobOutcome] = {}  #: jobs in progress, by job id
+        self._finished: list[JobOutcome] = []
         self._wake = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
         self.written = 0
         self.lost_lease = 0
         self.finished_batches = 0
-        self.written_ids: set[int] = set()
+
+    def track(self, outcome: JobOutcome) -> None:
+        """Store this job's calls as they finish, before the job does."""
+        self._running[outcome.job.id] = outcome
 
     def add(self, outcome: JobOutcome) -> None:
-        self._buffer.append(outcome)
-        if len(self._buffer) >= FLUSH_AT_OUTCOMES:
+        """The job is done: store its result (and any calls not stored yet)."""
+        self._running.pop(outcome.job.id, None)
+        self._finished.append(outcome)
+        if len(self._finished) >= FLUSH_AT_OUTCOMES:
             self._wake.set()
 
     async def __aenter__(self) -> ResultWriter:
@@ -67,23 +77,31 @@ class ResultWriter:
                 pass
             self._wake.clear()
             await self.flush()
-            if self._closing and not self._buffer:
+            if self._closing and not self._finished:
                 return
 
     async def flush(self) -> None:
-        if not self._buffer:
+        outcomes, self._finished = self._finished, []
+        involved = [*self._running.values(), *outcomes]  # jobs may finish while we write
+        batches = {id(o): new_attempts(o) for o in involved}
+        attempts = [attempt for pending in batches.values() for attempt in pending]
+        if not attempts and not outcomes:
             return
-        pending, self._buffer = self._buffer, []
         try:
-            written, finished = await self._write_reachable(pending)
-        except SQLAlchemyError:  # Postgres refused something in this lot: find what
-            written, finished = await self._write_one_by_one(pending)
+            try:
+                written, finished = await self._write_reachable(attempts, outcomes)
+            except SQLAlchemyError:  # Postgres refused something in this lot: find what
+                written, finished = await self._write_one_by_one(involved, outcomes, batches)
         except BaseException:
-            self._buffer = pending + self._buffer  # nothing was written; keep every outcome
+            self._finished = outcomes + self._finished  # nothing was stored; keep it all
             raise
-        self._account(pending, written, finished)
+        for outcome in involved:
+            outcome.persisted_attempts += len(batches[id(outcome)])
+        self._account(outcomes, written, finished)
 
-    async def _write_reachable(self, outcomes: list[JobOutcome]) -> tuple[set[int], set[object]]:
+    async def _write_reachable(
+        self, attempts: list[PendingAttempt], outcomes: list[JobOutcome]
+    ) -> Written:
         """Write, waiting out a Postgres that is down or restarting for as long as it takes."""
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(OperationalError),
@@ -98,19 +116,30 @@ class ResultWriter:
             reraise=True,
         ):
             with attempt:
-                written, finished = await asyncio.to_thread(record_outcomes, outcomes)
+                written, finished = await asyncio.to_thread(record, attempts, outcomes)
                 return set(written), set(finished)
         raise AssertionError("unreachable: the retry loop returns or raises")
 
-    async def _write_one_by_one(self, outcomes: list[JobOutcome]) -> tuple[set[int], set[object]]:
+    async def _write_one_by_one(
+        self,
+        involved: list[JobOutcome],
+        outcomes: list[JobOutcome],
+        batches: dict[int, list[PendingAttempt]],
+    ) -> Written:
         written: set[int] = set()
         finished: set[object] = set()
-        for outcome in outcomes:
-            # as it is; else failed without its output; else failed without its attempts too
-            versions = [outcome, _unstorable(outcome), replace(_unstorable(outcome), attempts=[])]
-            for version in versions:
+        for outcome in involved:
+            pending = batches.get(id(outcome), [])
+            is_done = outcome in outcomes
+            # as it is; else failed without its output; else without its calls too
+            versions = [
+                (pending, outcome),
+                (pending, _unstorable(outcome)),
+                ([], _unstorable(outcome)),
+            ]
+            for calls, version in versions:
                 try:
-                    one_written, one_finished = await self._write_reachable([version])
+                    one = await self._write_reachable(calls, [version] if is_done else [])
                 except SQLAlchemyError as err:
                     log_event(
                         logger,
@@ -119,19 +148,20 @@ class ResultWriter:
                         job=outcome.job.id,
                         batch=outcome.job.batch_id,
                         error=type(err).__name__,
-                        cost_usd=sum(a.cost_usd for a in version.attempts),
+                        cost_usd=sum(a.cost_usd for _, a in calls),
                     )
                     continue
-                written |= one_written
-                finished |= one_finished
+                written |= one[0]
+                finished |= one[1]
                 break
         return written, finished
 
-    def _account(self, pending: list[JobOutcome], written: set[int], finished: set[object]) -> None:
+    def _account(
+        self, outcomes: list[JobOutcome], written: set[int], finished: set[object]
+    ) -> None:
         self.written += len(written)
-        self.written_ids |= written
         self.finished_batches += len(finished)
-        lost = len(pending) - len(written)
+        lost = len(outcomes) - len(written)
         if lost:
             self.lost_lease += lost
             log_event(logger, "results_skipped_lease_lost", level=logging.WARNING, jobs=lost)
@@ -141,7 +171,6 @@ class ResultWriter:
 
 def _unstorable(outcome: JobOutcome) -> JobOutcome:
     """The same job failed with a stated reason, keeping only fields that are always storable."""
-    attempts = [replace(a, error_message=None) for a in outcome.attempts]
     return replace(
         outcome,
         state=JobState.failed,
@@ -149,5 +178,4 @@ def _unstorable(outcome: JobOutcome) -> JobOutcome:
         output=None,
         error_code="unstorable_output",
         error_message="Postgres refused to store this job's output",
-        attempts=attempts,
     )

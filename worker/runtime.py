@@ -1,5 +1,6 @@
-"""Per-process state of a worker: one asyncio loop and one provider pool, reused by every
-Celery task the process runs, so HTTP connections and clients survive between chunks."""
+"""Per-process state of a worker: one asyncio loop and one Executor (provider clients, Redis
+clients, budgets), reused by every Celery task the process runs, so connections survive
+between chunks."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from worker.domain.config import load_config
-from worker.executor import Executor, ProviderPool
+from worker.budget import BudgetLedger
+from worker.budget_book import BudgetBook, load_spent, start_epoch
+from worker.calls import Caller, ProviderPool
+from worker.domain.config import AppConfig, load_config
+from worker.executor import Executor
 from worker.ratelimit import RateLimiter
 from worker.redis_layer import async_client
 
 T = TypeVar("T")
+EPOCH_GRACE_MARGIN_S = 5.0  #: added to the longest call and flush when Redis lost the ledgers
 
 _loop: asyncio.AbstractEventLoop | None = None
 _executor: Executor | None = None
@@ -31,16 +36,38 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return _loop.run_until_complete(coro)
 
 
+def recovery_grace_s(config: AppConfig) -> float:
+    """Long enough for any call in flight when Redis lost its data to end and be written."""
+    longest_call_s = max(provider.timeout_s for provider in config.providers.values())
+    return longest_call_s + config.worker.result_flush_s + EPOCH_GRACE_MARGIN_S
+
+
+def build_executor(config: AppConfig) -> Executor:
+    ledger = BudgetLedger(
+        async_client(),
+        load_spent=load_spent,
+        start_epoch=start_epoch,
+        recovery_grace_s=recovery_grace_s(config),
+    )
+    caller = Caller(
+        config,
+        providers=ProviderPool(config),
+        limiter=RateLimiter(async_client()),
+        ledger=ledger,
+        book=BudgetBook(config),
+    )
+    return Executor(caller)
+
+
 def executor() -> Executor:
     global _executor
     if _executor is None:
-        config = load_config()
-        _executor = Executor(config, ProviderPool(config), RateLimiter(async_client()))
+        _executor = build_executor(load_config())
     return _executor
 
 
 def shutdown() -> None:
-    """Close provider clients cleanly when the process exits."""
+    """Close provider clients and connections cleanly when the process exits."""
     global _loop, _executor
     if _loop is not None and not _loop.is_closed():
         if _executor is not None:

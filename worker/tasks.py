@@ -6,6 +6,8 @@ import logging
 from typing import Any
 
 from worker import runtime
+from worker.budget_release import release_waiting
+from worker.calls import utc_now
 from worker.celery_app import app
 from worker.dispatch import feed
 from worker.domain.config import load_config
@@ -62,4 +64,5 @@ def sweep() -> int:
     """Periodic safety net: hand back abandoned work, then feed what no wake-up reached."""
     config = load_config()
     sweep_abandoned(requeue_queued_after_s=config.worker.requeue_queued_after_s)
+    release_waiting(config, sync_client(), utc_now())
     return feed_queues()

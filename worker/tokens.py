@@ -51,3 +51,9 @@ def estimate_request_tokens(request: TaskRequest, *, kind: ProviderKind) -> int:
     schema = json.dumps(request.output_schema, separators=(",", ":"))
     text = "\n".join((request.system, request.prompt, request.output_name, schema))
     return estimate_text_tokens(text, kind=kind) + REQUEST_OVERHEAD_TOKENS
+
+
+def expected_request_tokens(request: TaskRequest) -> int:
+    """A best guess rather than a safe bound, for cost estimates: a real BPE tokenizer's count
+    whatever the provider (Claude's tokenizer is not public; cl100k is a close stand-in)."""
+    return estimate_request_tokens(request, kind=ProviderKind.openai)

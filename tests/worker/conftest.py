@@ -18,9 +18,8 @@ from worker.domain.batches import SubmitRequest, submit_batch
 from worker.domain.config import AppConfig, parse_config
 from worker.domain.db import session_scope
 from worker.domain.ingest import Item
-from worker.executor import ChunkReport, Executor, ProviderPool
-from worker.ratelimit import RateLimiter
-from worker.redis_layer import async_client
+from worker.executor import ChunkReport
+from worker.runtime import build_executor
 
 TEST_KEY = "sk-test-worker-key-0123456789"
 LABELS = ["billing", "technical", "account", "other"]
@@ -76,8 +75,7 @@ def queue_batch(config: AppConfig, texts: list[str], labels: list[str] = LABELS)
 
 def run_chunk(config: AppConfig, job_ids: list[int]) -> ChunkReport:
     async def main() -> ChunkReport:
-        pool = ProviderPool(config)
-        executor = Executor(config, pool, RateLimiter(async_client()))
+        executor = build_executor(config)
         try:
             return await executor.run_chunk(job_ids)
         finally:

@@ -20,8 +20,8 @@ from worker.jobstore import (
     JobOutcome,
     claim_jobs,
     extend_leases,
+    record_in,
     record_outcomes,
-    record_outcomes_in,
 )
 
 
@@ -42,6 +42,7 @@ def _paid_attempt(cost: str = "0.001") -> AttemptRecord:
         input_tokens=10,
         output_tokens=2,
         cost_usd=Decimal(cost),
+        done=True,
     )
 
 
@@ -91,15 +92,15 @@ def test_the_last_two_jobs_written_concurrently_still_finish_the_batch(
     first, second = claim_jobs(job_ids, lease_s=60)
     engine = get_engine()
     with Session(engine) as one, Session(engine) as two:
-        _, finished_one = record_outcomes_in(
-            one, [JobOutcome(job=first, state=JobState.succeeded, label="x")]
+        _, finished_one = record_in(
+            one, [], [JobOutcome(job=first, state=JobState.succeeded, label="x")]
         )
         assert finished_one == set()  # the other job is still running as far as it can see
         result: dict[str, set[uuid.UUID]] = {}
 
         def write_second() -> None:  # blocks on the batch row until `one` commits
-            result["finished"] = record_outcomes_in(
-                two, [JobOutcome(job=second, state=JobState.succeeded, label="y")]
+            result["finished"] = record_in(
+                two, [], [JobOutcome(job=second, state=JobState.succeeded, label="y")]
             )[1]
             two.commit()
 

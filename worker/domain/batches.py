@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from worker.domain.budgets import MAX_BUDGET_USD
 from worker.domain.config import AppConfig
 from worker.domain.errors import InvalidInput, NotFound
 from worker.domain.ingest import Item
@@ -29,7 +30,6 @@ from worker.domain.tasks_spec import resolve_labels
 MAX_ITEMS_PER_BATCH = 10_000_000  #: items accepted in one batch
 MAX_NAME_CHARS = 200  #: longest batch name
 DEFAULT_LIST_LIMIT = 20  #: batches listed when no limit is given
-MAX_BUDGET_USD = Decimal(1_000_000_000)  #: largest budget a batch may carry
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,8 @@ class BatchView:
     created_at: dt.datetime | None = None
     completed_at: dt.datetime | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    #: waiting_budget jobs by the budget (and period) they wait on
+    waiting: dict[str, int] = field(default_factory=dict)
 
     @property
     def done(self) -> bool:
@@ -76,6 +78,7 @@ class BatchView:
             "output_tokens": self.output_tokens,
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "completed_at": self.completed_at.isoformat() if self.completed_at else None,
+            "waiting_on_budgets": self.waiting,
         }
 
 
@@ -189,6 +192,15 @@ def get_batch(session: Session, batch_id: uuid.UUID | str) -> BatchView:
         completed_at=batch.completed_at,
         params=dict(batch.params),
     )
+    if any(state == JobState.waiting_budget for state, *_ in rows):
+        view.waiting = {
+            str(name): int(count)
+            for name, count in session.execute(
+                select(Job.waiting_on, func.count())
+                .where(Job.batch_id == batch.id, Job.state == JobState.waiting_budget)
+                .group_by(Job.waiting_on)
+            ).all()
+        }
     for state, count, cost, tokens_in, tokens_out in rows:
         view.counts[state] = int(count)
         view.cost_usd += Decimal(cost)

@@ -134,7 +134,7 @@ class BudgetConfig(_Strict):
     scope: BudgetScope
     key: str | None = None  #: which provider/model/task/tenant; None for global
     period: BudgetPeriod = BudgetPeriod.total
-    limit_usd: Decimal = Field(gt=0)
+    limit_usd: Decimal = Field(gt=0, le=9_000_000)  #: the Redis ledger is exact up to here
 
 
 class WorkerConfig(_Strict):

@@ -12,6 +12,9 @@ SWEEP_TASK = "sluice.sweep"  #: periodic task (beat) that re-sends work nobody i
 
 REDIS_KEY_PREFIX = "sluice:"  #: every Redis key Sluice writes (besides Celery's own) starts so
 FEED_LOCK_KEY = REDIS_KEY_PREFIX + "feed:lock"  #: held by the one process feeding the queues
+BUDGET_KEY_PREFIX = REDIS_KEY_PREFIX + "budget:"  #: budget ledgers and open reservations
+BUDGET_EPOCH_KEY = REDIS_KEY_PREFIX + "budget-epoch"  #: gone = Redis lost the ledgers
+BUDGET_EPOCH_STATE = "budget_epoch"  #: system_state row recording that an epoch ever began
 RATE_KEY_PREFIX = REDIS_KEY_PREFIX + "rl:"  #: rate-limit windows, slots and pauses, per scope
 
 

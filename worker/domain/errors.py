@@ -7,6 +7,8 @@ sent; nothing above them imports ``anthropic`` or ``openai``. The CLI and API tu
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 
 class SluiceError(Exception):
     """Root of every error Sluice raises on purpose."""
@@ -52,6 +54,8 @@ class BudgetExhausted(SluiceError):
     """A call cannot reserve its worst-case cost under every budget that applies."""
 
     code = "budget_exhausted"
+    budget: str = ""  #: the budget (and period) that is short, e.g. "batch:<id>:total:total"
+    need_usd: Decimal = Decimal(0)  #: the reservation that did not fit
 
 
 class ProviderError(SluiceError):

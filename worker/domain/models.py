@@ -91,6 +91,10 @@ class Job(Base):
     output: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     error_code: Mapped[str | None] = mapped_column(Text)
     error_message: Mapped[str | None] = mapped_column(Text)
+    #: while waiting_budget: which budget it waits on, e.g. "batch:<id>:total"
+    waiting_on: Mapped[str | None] = mapped_column(Text)
+    #: while waiting_budget: the reservation it could not make, to release it when one fits
+    budget_need_usd: Mapped[Decimal | None] = mapped_column(Money)
     input_tokens: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     output_tokens: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     cached_input_tokens: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
@@ -145,3 +149,29 @@ class Attempt(Base):
         Index("ix_attempts_started_at", "started_at"),
         Index("ix_attempts_batch_id", "batch_id"),
     )
+
+
+class Budget(Base):
+    """A spending limit set at run time (`sluice budgets set`); the config may declare more."""
+
+    __tablename__ = "budgets"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    scope: Mapped[str] = mapped_column(Text, nullable=False)  #: global, provider, model, ...
+    key: Mapped[str] = mapped_column(Text, nullable=False, server_default="")  #: "" for global
+    period: Mapped[str] = mapped_column(Text, nullable=False)  #: day, month or total
+    limit_usd: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    created_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = _now()
+
+    __table_args__ = (UniqueConstraint("scope", "key", "period"),)
+
+
+class SystemState(Base):
+    """Small facts the cluster keeps about itself, e.g. the budget ledger's epoch in Redis."""
+
+    __tablename__ = "system_state"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[str] = mapped_column(Text, nullable=False)
+    updated_at: Mapped[dt.datetime] = _now()

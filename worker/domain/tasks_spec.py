@@ -75,7 +75,7 @@ def build_request(task: TaskConfig, *, text: str, params: dict[str, Any]) -> Tas
     )
 
 
-def validate_output(task: TaskConfig, output: Any, params: dict[str, Any]) -> str | None:
+def validate_output(task: TaskConfig, output: Any, *, params: dict[str, Any]) -> str | None:
     """The problem with an answer, or None when it is valid."""
     if not isinstance(output, dict):
         return "the answer is not a JSON object"
