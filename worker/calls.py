@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from worker.budget import BudgetLedger
+from worker.budget import BudgetInstance, BudgetLedger, Reservation
 from worker.budget_book import BudgetBook
 from worker.domain.budgets import CallScope
 from worker.domain.config import AppConfig, ModelConfig, ProviderKind
@@ -25,13 +25,14 @@ from worker.domain.pricing import call_cost_usd, worst_case_cost_usd
 from worker.domain.tasks_spec import TaskRequest
 from worker.jobstore import AttemptRecord, JobOutcome
 from worker.providers import Completion, Provider, build_provider
-from worker.ratelimit import Demand, LimitScope, RateLimiter, scopes_for
+from worker.ratelimit import Demand, LimitScope, Permit, RateLimiter, scopes_for
 from worker.retry import retry_policy
 from worker.tokens import estimate_request_tokens
 
 logger = logging.getLogger("sluice.calls")
 
 DEFAULT_PAUSE_S = 1.0  #: pause after a 429 that named no retry-after
+RATE_WAIT_SLICE_S = 10.0  #: longest rate-limit wait made while holding a budget reservation
 
 Clock = Callable[[], dt.datetime]
 Validate = Callable[[Any], str | None]  #: an answer's problem, or None when it is valid
@@ -123,11 +124,10 @@ class Caller:
         worst_usd = worst_case_cost_usd(
             step.model, input_tokens=input_tokens, max_tokens=request.max_tokens
         )
-        reservation = await self.ledger.reserve(instances, worst_usd)
+        demand = Demand(input_tokens=input_tokens, output_tokens=request.max_tokens)
+        reservation, permit = await self._admit(instances, worst_usd, step, demand)
         cost_usd = Decimal(0)
         try:
-            demand = Demand(input_tokens=input_tokens, output_tokens=request.max_tokens)
-            permit = await self.limiter.acquire(step.scopes, demand)
             try:
                 completion, problem, cost_usd = await self._send(outcome, request, step, validate)
             except ProviderError as err:
@@ -145,6 +145,25 @@ class Caller:
             return completion, problem
         finally:
             await self.ledger.settle(reservation, cost_usd)
+
+    async def _admit(
+        self, instances: list[BudgetInstance], worst_usd: Decimal, step: Step, demand: Demand
+    ) -> tuple[Reservation, Permit]:
+        """Reserve budget, then pass the rate limiter. A long rate-limit wait must not hold
+        budget: after Redis loses its data the ledger waits out only reservations younger than
+        a bound (runtime.recovery_grace_s), so the reservation is given back every slice."""
+        while True:
+            reservation = await self.ledger.reserve(instances, worst_usd)
+            try:
+                permit = await self.limiter.acquire_within(
+                    step.scopes, demand, max_wait_s=RATE_WAIT_SLICE_S
+                )
+            except BaseException:
+                await self.ledger.settle(reservation, Decimal(0))
+                raise
+            if permit is not None:
+                return reservation, permit
+            await self.ledger.settle(reservation, Decimal(0))
 
     async def _send(
         self, outcome: JobOutcome, request: TaskRequest, step: Step, validate: Validate

@@ -113,6 +113,14 @@ class RateLimiter:
 
     async def acquire(self, scopes: Sequence[LimitScope], demand: Demand) -> Permit:
         """Wait until every scope admits the call, then hold its reservation."""
+        permit = await self.acquire_within(scopes, demand, max_wait_s=None)
+        assert permit is not None  # without a deadline it only returns a permit
+        return permit
+
+    async def acquire_within(
+        self, scopes: Sequence[LimitScope], demand: Demand, *, max_wait_s: float | None
+    ) -> Permit | None:
+        """Like acquire, but after waiting max_wait_s return None, holding nothing."""
         waited_s = 0.0
         while True:
             try:
@@ -122,6 +130,9 @@ class RateLimiter:
                 outcome = REDIS_RETRY_S
             if isinstance(outcome, Permit):
                 return replace(outcome, waited_s=waited_s)
+            if max_wait_s is not None and waited_s + outcome > max_wait_s:
+                await asyncio.sleep(max(max_wait_s - waited_s, 0.0))
+                return None
             await asyncio.sleep(outcome)
             waited_s += outcome
 

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from worker.budget import BudgetLedger
 from worker.budget_book import BudgetBook, load_spent, start_epoch
-from worker.calls import Caller, ProviderPool
+from worker.calls import RATE_WAIT_SLICE_S, Caller, ProviderPool
 from worker.domain.config import AppConfig, load_config
 from worker.executor import Executor
 from worker.ratelimit import RateLimiter
@@ -37,9 +37,10 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def recovery_grace_s(config: AppConfig) -> float:
-    """Long enough for any call in flight when Redis lost its data to end and be written."""
+    """Long enough for any budget reservation open when Redis lost its data to end and its
+    call to be written: at most a rate-limit wait slice, then one call, then one flush."""
     longest_call_s = max(provider.timeout_s for provider in config.providers.values())
-    return longest_call_s + config.worker.result_flush_s + EPOCH_GRACE_MARGIN_S
+    return RATE_WAIT_SLICE_S + longest_call_s + config.worker.result_flush_s + EPOCH_GRACE_MARGIN_S
 
 
 def build_executor(config: AppConfig) -> Executor:

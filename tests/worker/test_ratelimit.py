@@ -219,3 +219,19 @@ def test_unreachable_redis_fails_closed() -> None:
 
     with pytest.raises(TimeoutError):  # still waiting: no call was let through unchecked
         asyncio.run(main())
+
+
+def test_a_bounded_wait_gives_up_holding_nothing(flushed: None) -> None:
+    limited = scope(rpm=1)
+
+    async def body(limiter: RateLimiter) -> tuple[Permit | None, float, dict[bytes, bytes]]:
+        assert isinstance(await limiter.try_acquire([limited], one_request()), Permit)
+        started = time.monotonic()
+        outcome = await limiter.acquire_within([limited], one_request(), max_wait_s=0.3)
+        window = redis.Redis.from_url(os.environ["SLUICE_REDIS_URL"]).hgetall(limited.window_key)
+        return outcome, time.monotonic() - started, window
+
+    outcome, waited, window = run(body, window_s=61)
+    assert outcome is None
+    assert 0.25 < waited < 1.0  # it waited its slice, then gave up
+    assert sum(int(v) for k, v in window.items() if k.startswith(b"r:")) == 1  # no second hold
