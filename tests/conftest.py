@@ -17,6 +17,7 @@ import yaml
 from sqlalchemy import create_engine, text
 
 from worker.domain.config import default_config_text
+from worker.domain.constants import REDIS_KEY_PREFIX
 
 ADMIN_URL = os.environ.get(
     "SLUICE_TEST_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -83,13 +84,19 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture()
 def db(database_url: str) -> Iterator[str]:
-    """A migrated database with empty tables."""
+    """A migrated database with empty tables. Sluice's own Redis keys (budget ledgers, limiter
+    windows) go too: counters that outlive the rows they count would describe another world."""
     from worker.domain.db import get_engine
 
     with get_engine().begin() as conn:
         conn.execute(
             text("TRUNCATE batches, jobs, attempts, budgets, system_state RESTART IDENTITY CASCADE")
         )
+    if os.environ.get("SLUICE_REDIS_URL"):
+        client = redis.Redis.from_url(os.environ["SLUICE_REDIS_URL"])
+        stale = list(client.scan_iter(f"{REDIS_KEY_PREFIX}*"))
+        if stale:
+            client.delete(*stale)
     yield database_url
 
 
