@@ -60,7 +60,7 @@ def write_config(path: Path, data: dict[str, object]) -> Path:
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     name = f"sluice_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"

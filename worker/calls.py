@@ -7,6 +7,7 @@ route is the executor's business.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import time
@@ -130,6 +131,9 @@ class Caller:
         try:
             try:
                 completion, problem, cost_usd = await self._send(outcome, request, step, validate)
+            except asyncio.CancelledError:  # cut off mid-call: it may be billed, count it all
+                cost_usd = worst_usd
+                raise
             except ProviderError as err:
                 if isinstance(err, RateLimited):
                     await self.limiter.pause(step.scopes[-1], err.retry_after_s or DEFAULT_PAUSE_S)
@@ -181,6 +185,12 @@ class Caller:
             completion = await step.provider.complete(
                 request, model=step.model.api_model or step.model_name
             )
+        except asyncio.CancelledError:
+            record.latency_ms = round((time.perf_counter() - started) * 1000)
+            record.error_type = "canceled_in_flight"
+            record.error_message = "the worker stopped before the provider answered"
+            record.done = True
+            raise
         except ProviderError as err:
             record.latency_ms = round((time.perf_counter() - started) * 1000)
             record.status_code, record.provider_request_id = err.status_code, err.request_id

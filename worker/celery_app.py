@@ -15,20 +15,22 @@ Postgres is the source of truth; a message is only a wake-up naming job ids. Hen
 
 from __future__ import annotations
 
+import redis
 from celery import Celery
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.signals import worker_process_init, worker_process_shutdown, worker_shutting_down
 
+from worker.domain.config import load_config
 from worker.domain.constants import DISPATCH_QUEUE, SWEEP_TASK
 from worker.domain.db import dispose_engines
 from worker.domain.settings import get_settings
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"  #: used only when SLUICE_REDIS_URL is unset
 VISIBILITY_TIMEOUT_S = 3600  #: unacked messages return to the queue after this long
-SWEEP_INTERVAL_S = 10.0  #: how often beat runs the sweeper
 
 
 def create_app() -> Celery:
     settings = get_settings()
+    config = load_config()
     broker = settings.redis_url or DEFAULT_REDIS_URL
     app = Celery("sluice", broker=broker, include=["worker.tasks"])
     app.conf.update(
@@ -42,13 +44,25 @@ def create_app() -> Celery:
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
         worker_cancel_long_running_tasks_on_connection_loss=True,
         broker_connection_retry_on_startup=True,
-        beat_schedule={"sweep": {"task": SWEEP_TASK, "schedule": SWEEP_INTERVAL_S}},
+        beat_schedule={"sweep": {"task": SWEEP_TASK, "schedule": config.worker.sweep_interval_s}},
         beat_schedule_filename=str(settings.home / "celerybeat-schedule"),
     )
     return app
 
 
 app = create_app()
+
+
+@worker_shutting_down.connect
+def _announce_stop(sender: str, **_: object) -> None:
+    """SIGTERM in the main process: tell the running chunks how long they have."""
+    from worker.redis_layer import sync_client
+    from worker.shutdown import announce_stop
+
+    try:
+        announce_stop(sync_client(), sender, load_config().worker.shutdown_grace_s)
+    except redis.RedisError:
+        pass  # chunks then finish normally; leases cover anything a later SIGKILL cuts
 
 
 @worker_process_init.connect

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -23,9 +24,10 @@ from worker.domain.errors import BudgetExhausted, Permanent, ProviderError, Retr
 from worker.domain.log import log_event
 from worker.domain.states import JobState
 from worker.domain.tasks_spec import TaskRequest, build_request, validate_output
-from worker.jobstore import ClaimedJob, JobOutcome, claim_jobs, extend_leases
+from worker.jobstore import ClaimedJob, JobOutcome, claim_jobs, extend_leases, hand_back
 from worker.providers.base import MAX_ERROR_CHARS
 from worker.results_writer import ResultWriter
+from worker.shutdown import StopWatch
 
 logger = logging.getLogger("sluice.executor")
 
@@ -38,6 +40,7 @@ class ChunkReport:
     written: int
     finished_batches: int
     batch_ids: tuple[str, ...] = ()
+    handed_back: int = 0  #: jobs given back unfinished because the worker is stopping
 
 
 class Executor:
@@ -51,27 +54,42 @@ class Executor:
         await self.caller.limiter.aclose()
         await self.caller.ledger.aclose()
 
-    async def run_chunk(self, job_ids: Sequence[int]) -> ChunkReport:
+    async def run_chunk(
+        self, job_ids: Sequence[int], *, stop: StopWatch | None = None
+    ) -> ChunkReport:
         jobs = await asyncio.to_thread(claim_jobs, job_ids, lease_s=self.config.worker.lease_s)
         if not jobs:
             return ChunkReport(claimed=0, written=0, finished_batches=0)
         writer = ResultWriter(flush_s=self.config.worker.result_flush_s)
         limit = asyncio.Semaphore(self.config.worker.max_inflight_per_process)
+        stopping = asyncio.Event()
+        handed_back: list[int] = []
 
         async def one(job: ClaimedJob) -> None:
-            async with limit:
-                outcome = JobOutcome(job=job, state=JobState.failed)
-                writer.track(outcome)
-                await self.run_job_safely(outcome)
-                writer.add(outcome)
+            try:
+                async with limit:
+                    if stopping.is_set():  # the worker is stopping: start no new job
+                        handed_back.append(job.id)
+                        return
+                    outcome = JobOutcome(job=job, state=JobState.failed)
+                    writer.track(outcome)
+                    await self.run_job_safely(outcome)
+                    writer.add(outcome)
+            except asyncio.CancelledError:  # the stop deadline passed before it finished
+                handed_back.append(job.id)
 
-        async with writer, self._heartbeat(jobs):
-            await asyncio.gather(*(one(job) for job in jobs))
+        tasks = [asyncio.create_task(one(job)) for job in jobs]
+        async with writer, self._heartbeat(jobs), _stop_watch(stop, stopping, tasks):
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if handed_back:
+            await asyncio.to_thread(hand_back, handed_back, token=jobs[0].lease_token)
+            log_event(logger, "jobs_handed_back", jobs=len(handed_back))
         return ChunkReport(
             claimed=len(jobs),
             written=writer.written,
             finished_batches=writer.finished_batches,
             batch_ids=tuple(sorted({str(job.batch_id) for job in jobs})),
+            handed_back=len(handed_back),
         )
 
     @asynccontextmanager
@@ -164,3 +182,28 @@ class Executor:
                 outcome.error_code, outcome.error_message = "invalid_output", problem
                 return Retryable(problem, code="invalid_output")
             reasks_left -= 1
+
+
+@asynccontextmanager
+async def _stop_watch(
+    stop: StopWatch | None, stopping: asyncio.Event, tasks: list[asyncio.Task[None]]
+) -> AsyncIterator[None]:
+    """When the worker is told to stop: start no more jobs, and at the deadline cancel the
+    calls still in flight (their jobs are handed back)."""
+
+    async def watch() -> None:
+        assert stop is not None
+        deadline = await stop.wait()
+        stopping.set()
+        await asyncio.sleep(max(deadline - time.time(), 0.0))
+        for task in tasks:
+            task.cancel()
+
+    watcher = asyncio.create_task(watch()) if stop is not None else None
+    try:
+        yield
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+            with suppress(asyncio.CancelledError):
+                await watcher

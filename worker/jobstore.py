@@ -134,6 +134,8 @@ _RECORD = text(
            attempt_count = j.attempt_count + v.attempt_count,
            finished_at = CASE WHEN v.state IN ('succeeded', 'failed', 'canceled')
                               THEN now() END,
+           result_token = CASE WHEN v.state IN ('succeeded', 'failed', 'canceled')
+                               THEN v.token END,
            lease_token = NULL,
            leased_until = NULL
       FROM unnest(
@@ -236,7 +238,13 @@ def record_in(
     """``record`` inside the caller's transaction."""
     if attempts:
         rows = [
-            {"job_id": job.id, "batch_id": job.batch_id, **_attempt_row(a)} for job, a in attempts
+            {
+                "job_id": job.id,
+                "batch_id": job.batch_id,
+                "lease_token": job.lease_token,
+                **_attempt_row(a),
+            }
+            for job, a in attempts
         ]
         session.execute(insert(Attempt), rows)
     if not outcomes:
@@ -294,4 +302,21 @@ def extend_leases(job_ids: Sequence[int], *, token: uuid.UUID, lease_s: int) -> 
         result = session.execute(
             _EXTEND, {"ids": list(job_ids), "token": token, "lease_s": lease_s}
         )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+_HAND_BACK = text(
+    """
+    UPDATE jobs SET state = 'pending', lease_token = NULL, leased_until = NULL, queued_at = NULL
+     WHERE id = ANY(:ids) AND lease_token = :token AND state = 'running'
+    """
+).bindparams(bindparam("ids", type_=ARRAY(BIGINT)))
+
+
+def hand_back(job_ids: Sequence[int], *, token: uuid.UUID) -> int:
+    """Give unfinished jobs back (the worker is stopping) so the feeder sends them again now."""
+    if not job_ids:
+        return 0
+    with session_scope() as session:
+        result = session.execute(_HAND_BACK, {"ids": list(job_ids), "token": token})
         return int(result.rowcount)  # type: ignore[attr-defined]

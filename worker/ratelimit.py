@@ -108,6 +108,10 @@ class RateLimiter:
         self._pause = async_script(client, "rate_pause")
         self._observe = async_script(client, "rate_observe")
 
+    @property
+    def client(self) -> aioredis.Redis:
+        return self._client
+
     async def aclose(self) -> None:
         await self._client.aclose()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from celery import Task
+
 from worker import runtime
 from worker.budget_release import release_waiting
 from worker.calls import utc_now
@@ -14,6 +16,7 @@ from worker.domain.config import load_config
 from worker.domain.constants import DISPATCH_TASK, FEED_LOCK_KEY, RUN_CHUNK_TASK, SWEEP_TASK
 from worker.domain.log import log_event
 from worker.redis_layer import sync_client
+from worker.shutdown import StopWatch
 from worker.sweeper import sweep as sweep_abandoned
 
 logger = logging.getLogger("sluice.tasks")
@@ -43,10 +46,12 @@ def dispatch(batch_id: str | None = None) -> int:
     return feed_queues()
 
 
-@app.task(name=RUN_CHUNK_TASK)
-def run_chunk(job_ids: list[int]) -> dict[str, Any]:
+@app.task(name=RUN_CHUNK_TASK, bind=True)
+def run_chunk(self: Task, job_ids: list[int]) -> dict[str, Any]:
     """Run the still-queued jobs among ``job_ids``, record them, then refill the queues."""
-    report = runtime.run(runtime.executor().run_chunk(job_ids))
+    executor = runtime.executor()
+    stop = StopWatch(executor.caller.limiter.client, self.request.hostname or "")
+    report = runtime.run(executor.run_chunk(job_ids, stop=stop))
     log_event(
         logger,
         "chunk_done",

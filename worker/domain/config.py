@@ -153,6 +153,9 @@ class WorkerConfig(_Strict):
     #: a queued job whose message has not been taken this long is sent again (Redis lost it)
     requeue_queued_after_s: int = Field(default=600, gt=0)
     result_flush_s: float = Field(default=0.5, gt=0)  #: longest wait before results are written
+    #: on SIGTERM, calls in flight may finish for this long before their jobs are handed back
+    shutdown_grace_s: float = Field(default=20.0, ge=0)
+    sweep_interval_s: float = Field(default=10.0, gt=0)  #: how often beat runs the sweeper
     max_item_chars: int = Field(default=100_000, gt=0)  #: longest text accepted per item
 
 

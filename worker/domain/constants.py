@@ -11,6 +11,7 @@ RUN_CHUNK_TASK = "sluice.run_chunk"  #: task that runs a chunk of job ids
 SWEEP_TASK = "sluice.sweep"  #: periodic task (beat) that re-sends work nobody is doing
 
 REDIS_KEY_PREFIX = "sluice:"  #: every Redis key Sluice writes (besides Celery's own) starts so
+STOPPING_KEY_PREFIX = REDIS_KEY_PREFIX + "stopping:"  #: + worker hostname: its stop deadline
 FEED_LOCK_KEY = REDIS_KEY_PREFIX + "feed:lock"  #: held by the one process feeding the queues
 BUDGET_KEY_PREFIX = REDIS_KEY_PREFIX + "budget:"  #: budget ledgers and open reservations
 BUDGET_EPOCH_KEY = REDIS_KEY_PREFIX + "budget-epoch"  #: gone = Redis lost the ledgers

@@ -103,6 +103,8 @@ class Job(Base):
     attempt_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     lease_token: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     leased_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    #: the lease of the run that recorded the result; its attempts carry the same token
+    result_token: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     created_at: Mapped[dt.datetime] = _now()
     queued_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -141,6 +143,8 @@ class Attempt(Base):
     cost_usd: Mapped[Decimal] = mapped_column(Money, nullable=False, server_default="0")
     latency_ms: Mapped[int | None] = mapped_column(Integer)
     provider_request_id: Mapped[str | None] = mapped_column(Text)
+    #: the lease under which the call was made: a job's recorded run, or a superseded one
+    lease_token: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     created_at: Mapped[dt.datetime] = _now()
 
