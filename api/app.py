@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.dispatch import enqueue_dispatch
+from api.limits import BYTES_PER_MB, BodyLimit
 from worker.domain.batches import SubmitRequest, cancel_batch, get_batch, submit_batch
 from worker.domain.config import AppConfig, load_config
 from worker.domain.db import session_scope
@@ -23,6 +24,9 @@ from worker.domain.errors import InvalidInput, NotFound, ServiceUnavailable, Slu
 from worker.domain.ingest import ParseResult, Problem, build_item
 
 app = FastAPI(title="Sluice", version="0.1.0", docs_url="/docs")
+app.add_middleware(
+    BodyLimit, max_bytes=lambda: int(load_config().worker.max_request_mb * BYTES_PER_MB)
+)
 
 
 def get_session() -> Iterator[Session]:
@@ -40,6 +44,8 @@ class BatchCreate(BaseModel):
     labels: list[str] | None = None
     name: str | None = None
     budget_usd: Decimal | None = None
+    tenant: str | None = None
+    callback_url: str | None = None
 
 
 @app.exception_handler(SluiceError)
@@ -70,6 +76,8 @@ def create_batch(body: BatchCreate, session: SessionDep, config: ConfigDep) -> d
         labels=body.labels,
         name=body.name,
         budget_usd=body.budget_usd,
+        tenant=body.tenant,
+        callback_url=body.callback_url,
     )
     batch = submit_batch(session, config, request)
     session.commit()

@@ -38,6 +38,9 @@ def submit(
     name: Annotated[str | None, typer.Option(help="A name for the batch.")] = None,
     budget_usd: Annotated[str | None, typer.Option(help="Spend limit for this batch.")] = None,
     tenant: Annotated[str | None, typer.Option(help="Tenant the batch is charged to.")] = None,
+    callback_url: Annotated[
+        str | None, typer.Option(help="POSTed to (signed) when the batch ends.")
+    ] = None,
     input_format: Annotated[
         str | None, typer.Option("--format", help="jsonl or csv (default: from the name).")
     ] = None,
@@ -59,6 +62,7 @@ def submit(
         name=name,
         budget_usd=_parse_budget(budget_usd),
         tenant=tenant,
+        callback_url=callback_url,
         input_format=input_format,
         skip_invalid=skip_invalid,
         report=err_console,

@@ -39,6 +39,7 @@ def submit_file(
     budget_usd: Decimal | None,
     tenant: str | None,
     input_format: str | None,
+    callback_url: str | None = None,
     skip_invalid: bool,
     report: Console,
 ) -> BatchView:
@@ -58,6 +59,7 @@ def submit_file(
         name=name or (Path(file).name if file != "-" else None),
         tenant=tenant,
         budget_usd=budget_usd,
+        callback_url=callback_url,
     )
     with session_scope() as session:
         batch = submit_batch(session, config, request)

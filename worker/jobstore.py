@@ -160,7 +160,9 @@ _FINISH_BATCHES = text(
     """
     UPDATE batches AS b
        SET status = CASE WHEN b.status = 'canceled' THEN 'canceled' ELSE 'completed' END,
-           completed_at = now()
+           completed_at = now(),
+           webhook_status = CASE WHEN b.callback_url IS NOT NULL THEN 'pending' END,
+           webhook_next_at = CASE WHEN b.callback_url IS NOT NULL THEN now() END
      WHERE b.id = ANY(:ids) AND b.completed_at IS NULL
        AND NOT EXISTS (SELECT 1 FROM jobs j
                         WHERE j.batch_id = b.id

@@ -18,6 +18,7 @@ from worker.domain.log import log_event
 from worker.redis_layer import sync_client
 from worker.shutdown import StopWatch
 from worker.sweeper import sweep as sweep_abandoned
+from worker.webhooks import deliver_due
 
 logger = logging.getLogger("sluice.tasks")
 
@@ -70,4 +71,5 @@ def sweep() -> int:
     config = load_config()
     sweep_abandoned(requeue_queued_after_s=config.worker.requeue_queued_after_s)
     release_waiting(config, sync_client(), utc_now())
+    deliver_due()
     return feed_queues()

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.app import app
+from tests.conftest import fast_config, write_config
 
 client = TestClient(app)
 ITEMS = [{"id": "a", "text": "refund please"}, {"id": "b", "text": "app crashes £5"}]
@@ -66,3 +68,30 @@ def test_cancel_then_stream_results_as_csv_and_jsonl(
     assert [line.split(",")[:2] for line in csv_body[1:]] == [["a", "canceled"], ["b", "canceled"]]
     jsonl = client.get(f"/v1/batches/{batch_id}/results").text.splitlines()
     assert len(jsonl) == 2 and '"error_code": "canceled"' in jsonl[0]
+
+
+def test_a_request_body_over_the_limit_is_refused_with_413(
+    db: str, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = fast_config(max_request_mb=0.001)  # about 1 KB
+    monkeypatch.setenv("SLUICE_CONFIG", str(write_config(tmp_path / "small.yaml", data)))
+    items = [{"id": str(i), "text": "x" * 100} for i in range(50)]
+
+    refused = client.post("/v1/batches", json={"task": "classify", "labels": ["a"], "items": items})
+
+    assert refused.status_code == 413
+    assert refused.json()["error"]["code"] == "request_too_large"
+    assert client.get("/v1/batches/8d1f8a36-1f42-4c3a-9a49-0d3c3f1e0000").status_code == 404
+
+
+def test_more_items_than_the_batch_limit_are_refused(
+    db: str, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = fast_config(max_items_per_batch=3)
+    monkeypatch.setenv("SLUICE_CONFIG", str(write_config(tmp_path / "few.yaml", data)))
+    items = [{"id": str(i), "text": "t"} for i in range(4)]
+
+    refused = client.post("/v1/batches", json={"task": "classify", "labels": ["a"], "items": items})
+
+    assert refused.status_code == 422
+    assert "the limit is 3" in refused.json()["error"]["message"]

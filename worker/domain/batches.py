@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlparse
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,12 +25,13 @@ from worker.domain.config import AppConfig
 from worker.domain.errors import InvalidInput, NotFound
 from worker.domain.ingest import Item
 from worker.domain.models import Batch, Job
+from worker.domain.settings import get_settings
 from worker.domain.states import ACTIVE_JOB_STATES, BatchStatus, JobState
 from worker.domain.tasks_spec import resolve_labels
 
-MAX_ITEMS_PER_BATCH = 10_000_000  #: items accepted in one batch
 MAX_NAME_CHARS = 200  #: longest batch name
 DEFAULT_LIST_LIMIT = 20  #: batches listed when no limit is given
+MAX_CALLBACK_URL_CHARS = 2_000  #: longest callback URL accepted
 
 
 @dataclass(frozen=True)
@@ -90,13 +92,17 @@ def _check_request(config: AppConfig, request: SubmitRequest) -> dict[str, Any]:
     labels = resolve_labels(request.task, task, request.labels)
     if not request.items:
         raise InvalidInput("the input has no items; nothing was submitted")
-    if len(request.items) > MAX_ITEMS_PER_BATCH:
-        raise InvalidInput(f"{len(request.items):,} items; the limit is {MAX_ITEMS_PER_BATCH:,}")
+    most = config.worker.max_items_per_batch
+    if len(request.items) > most:
+        raise InvalidInput(
+            f"{len(request.items):,} items; the limit is {most:,} (worker.max_items_per_batch)"
+        )
     if request.name is not None and len(request.name) > MAX_NAME_CHARS:
         raise InvalidInput(f"the batch name is longer than {MAX_NAME_CHARS} characters")
     budget = request.budget_usd
     if budget is not None and not (budget.is_finite() and 0 < budget <= MAX_BUDGET_USD):
         raise InvalidInput(f"the budget must be a number above 0 and at most {MAX_BUDGET_USD:,}")
+    _check_callback(request.callback_url)
     seen: dict[str, int] = {}
     for item in request.items:
         first = seen.setdefault(item.item_id, item.line)
@@ -105,6 +111,20 @@ def _check_request(config: AppConfig, request: SubmitRequest) -> dict[str, Any]:
                 f"line {item.line}, field 'id': '{item.item_id}' repeats the id of line {first}"
             )
     return {"labels": labels} if labels else {}
+
+
+def _check_callback(url: str | None) -> None:
+    if url is None:
+        return
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise InvalidInput(f"the callback URL '{url[:80]}' is not an http(s) URL")
+    if len(url) > MAX_CALLBACK_URL_CHARS:
+        raise InvalidInput(f"the callback URL is longer than {MAX_CALLBACK_URL_CHARS} characters")
+    if not get_settings().webhook_secret:
+        raise InvalidInput(
+            "set SLUICE_WEBHOOK_SECRET to sign webhooks before giving a callback URL"
+        )
 
 
 def submit_batch(session: Session, config: AppConfig, request: SubmitRequest) -> BatchView:

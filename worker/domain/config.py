@@ -157,6 +157,8 @@ class WorkerConfig(_Strict):
     shutdown_grace_s: float = Field(default=20.0, ge=0)
     sweep_interval_s: float = Field(default=10.0, gt=0)  #: how often beat runs the sweeper
     max_item_chars: int = Field(default=100_000, gt=0)  #: longest text accepted per item
+    max_items_per_batch: int = Field(default=10_000_000, gt=0)  #: items accepted in one batch
+    max_request_mb: float = Field(default=100.0, gt=0)  #: largest HTTP request body accepted
 
 
 class AppConfig(_Strict):

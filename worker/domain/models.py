@@ -64,6 +64,10 @@ class Batch(Base):
     item_count: Mapped[int] = mapped_column(Integer, nullable=False)
     budget_usd: Mapped[Decimal | None] = mapped_column(Money)
     callback_url: Mapped[str | None] = mapped_column(Text)
+    #: None (no callback), pending, delivered or failed
+    webhook_status: Mapped[str | None] = mapped_column(Text)
+    webhook_attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    webhook_next_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     idempotency_key: Mapped[str | None] = mapped_column(Text, unique=True)
     created_at: Mapped[dt.datetime] = _now()
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -179,3 +183,21 @@ class SystemState(Base):
     name: Mapped[str] = mapped_column(Text, primary_key=True)
     value: Mapped[str] = mapped_column(Text, nullable=False)
     updated_at: Mapped[dt.datetime] = _now()
+
+
+class WebhookDelivery(Base):
+    """One try at POSTing a batch's completion to its callback_url."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    batch_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("batches.id", ondelete="CASCADE"), nullable=False
+    )
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[dt.datetime] = _now()
+
+    __table_args__ = (Index("ix_webhook_deliveries_batch_id", "batch_id"),)

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     home: Path = Path(".sluice")
     #: logging level of workers and the API
     log_level: str = "INFO"
+    #: signs batch-completion webhooks (HMAC-SHA256); needed to submit with a callback_url
+    webhook_secret: str | None = None
+    #: where clients reach the HTTP API; webhooks link to results under it
+    public_url: str = "http://127.0.0.1:8000"
 
 
 def get_settings() -> Settings:
