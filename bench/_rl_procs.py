@@ -22,7 +22,9 @@ from pathlib import Path
 
 import redis
 from celery import Celery
+from redis.exceptions import RedisError
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from simulator.testing import SimHandle
 
@@ -42,18 +44,22 @@ class BenchError(RuntimeError):
 def claim_redis_db(url: str) -> None:
     """Empty the benchmark's Redis database and mark it taken; refuse a test session's."""
     client = redis.Redis.from_url(url, decode_responses=True)
-    holder = client.get(CLAIM_KEY)
-    if holder is not None and holder != CLAIM_TOKEN:
-        raise BenchError(f"{url} is claimed by {holder!r}; pass another --redis-url")
-    client.flushdb()
-    client.set(CLAIM_KEY, CLAIM_TOKEN, ex=CLAIM_TTL_S)
+    try:
+        holder = client.get(CLAIM_KEY)
+        if holder is not None and holder != CLAIM_TOKEN:
+            raise BenchError(f"{url} is claimed by {holder!r}; pass another --redis-url")
+        client.flushdb()
+        client.set(CLAIM_KEY, CLAIM_TOKEN, ex=CLAIM_TTL_S)
+    except RedisError as err:
+        raise BenchError(f"cannot use Redis at {url}: {err}") from None
 
 
 def release_redis_db(url: str) -> None:
-    """Empty the database again, which also drops our claim."""
+    """Empty the database again, which also drops our claim (its TTL covers a Redis outage)."""
     client = redis.Redis.from_url(url, decode_responses=True)
-    if client.get(CLAIM_KEY) in (None, CLAIM_TOKEN):
-        client.flushdb()
+    with contextlib.suppress(RedisError):
+        if client.get(CLAIM_KEY) in (None, CLAIM_TOKEN):
+            client.flushdb()
 
 
 def prepare_database(admin_url: str, name: str) -> str:
@@ -66,11 +72,15 @@ def prepare_database(admin_url: str, name: str) -> str:
             ).scalar()
             if not exists:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as err:
+        raise BenchError(f"cannot reach Postgres at {admin_url}: {err.orig}") from None
     finally:
         admin.dispose()
     url = admin_url.rsplit("/", 1)[0] + f"/{name}"
     env = {**os.environ, "SLUICE_DATABASE_URL": url}
-    subprocess.run([sys.executable, "-m", "api.cli", "migrate"], env=env, cwd=REPO_ROOT, check=True)
+    migrate = [sys.executable, "-m", "api.cli", "migrate"]
+    if subprocess.run(migrate, env=env, cwd=REPO_ROOT).returncode != 0:
+        raise BenchError(f"`sluice migrate` failed on {url}")
     return url
 
 

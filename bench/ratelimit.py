@@ -300,14 +300,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    say(f"workdir: {args.workdir}")
+def run_modes(args: argparse.Namespace) -> list[str]:
+    """Run every mode (Sluice, then the reference); return their Markdown tables."""
     args.database_url = prepare_database(args.admin_url, args.database)
     tickets = load_tickets()
     tokens_per_request = mean_input_tokens(tickets)
     say(f"mean input tokens per request: {tokens_per_request:.1f}")
-    report: dict[str, object] = {"machine_before": machine(), "modes": []}
+    modes: list[dict[str, object]] = []
+    report = {"machine_before": machine(), "modes": modes}
     tables = []
     try:
         for mode in ("rpm", "tpm") if args.mode == "both" else (args.mode,):
@@ -324,16 +324,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             reference = run_reference(plan, args, tickets)
             tables.append(render_mode(plan, sluice, reference))
             say(tables[-1])
-            report["modes"].append(  # type: ignore[attr-defined]
+            modes.append(
                 {"plan": asdict(plan), "sluice": sluice.as_dict(), "reference": reference.as_dict()}
             )
-    except BenchError as err:
-        say(f"error: {err}")
-        return 1
     finally:
         release_redis_db(args.redis_url)
     report["machine_after"] = machine()
     (args.workdir / "results.json").write_text(json.dumps(report, indent=2))
+    return tables
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    say(f"workdir: {args.workdir}")
+    try:
+        tables = run_modes(args)
+    except BenchError as err:
+        say(f"error: {err}")
+        return 1
     print("\n\n".join(tables))
     return 0
 

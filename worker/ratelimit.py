@@ -34,6 +34,9 @@ logger = logging.getLogger("sluice.ratelimit")
 
 WINDOW_S = 61  #: seconds a reservation counts: one minute plus one second of margin
 CONCURRENCY_POLL_MS = 50  #: re-check this often while every concurrency slot is taken
+#: no single second may use more than this many seconds' worth of a per-minute limit: a
+#: minute's allowance is spread over at least 60 / BURST_S seconds instead of one instant
+BURST_S = 4
 SLOT_MARGIN_S = 30  #: a slot outlives its call's timeout by this much before it expires
 REDIS_RETRY_S = 1.0  #: while Redis is unreachable, calls wait (fail closed) and re-check this often
 DIMENSIONS = ("rpm", "input_tpm", "output_tpm", "tpm")  #: in the order the Lua scripts use
@@ -100,9 +103,12 @@ class LimitTooSmall(Permanent):
 
 
 class RateLimiter:
-    def __init__(self, client: aioredis.Redis, *, window_s: int = WINDOW_S) -> None:
+    def __init__(
+        self, client: aioredis.Redis, *, window_s: int = WINDOW_S, burst_s: int = BURST_S
+    ) -> None:
         self._client = client
         self._window_s = window_s
+        self._burst_s = burst_s
         self._acquire = async_script(client, "rate_acquire")
         self._settle = async_script(client, "rate_settle")
         self._pause = async_script(client, "rate_pause")
@@ -151,7 +157,8 @@ class RateLimiter:
             demand.output_tokens,
             demand.input_tokens + demand.output_tokens,
         ]
-        args: list[str | int] = [self._window_s, slot_ttl_ms, slot_id, CONCURRENCY_POLL_MS, *costs]
+        args: list[str | int] = [self._window_s, slot_ttl_ms, slot_id, CONCURRENCY_POLL_MS]
+        args += [self._burst_s, *costs]
         args += [value for scope in scopes for value in scope.limit_args()]
         status, value = await self._acquire(keys=keys, args=args)
         if status == 1:
@@ -167,8 +174,10 @@ class RateLimiter:
             permit.second,
             self._window_s,
             permit.slot_id,
-            input_tokens - permit.demand.input_tokens,
-            output_tokens - permit.demand.output_tokens,
+            permit.demand.input_tokens,
+            permit.demand.output_tokens,
+            input_tokens,
+            output_tokens,
         ]
         try:
             await self._settle(keys=keys, args=args)
@@ -177,7 +186,11 @@ class RateLimiter:
 
     async def pause(self, scope: LimitScope, seconds: float) -> None:
         """Stop every worker calling through ``scope`` for ``seconds`` (after a 429)."""
-        await self._pause(keys=[scope.pause_key], args=[max(int(seconds * 1000), 1)])
+        try:
+            await self._pause(keys=[scope.pause_key], args=[max(int(seconds * 1000), 1)])
+        except RedisError as err:  # the caller still waits out retry-after itself
+            log_event(logger, "rate_pause_failed", level=logging.WARNING, error=err)
+            return
         log_event(logger, "rate_limit_pause", scope=scope.name, seconds=round(seconds, 3))
 
     async def observe(self, scope: LimitScope, reports: Sequence[RemainingReport]) -> None:
@@ -188,7 +201,10 @@ class RateLimiter:
             if limit:
                 args += [DIM_CODES[report.dimension], limit, report.remaining, report.reset_ms]
         if len(args) > 1:
-            await self._observe(keys=[scope.window_key, scope.pause_key], args=args)
+            try:
+                await self._observe(keys=[scope.window_key], args=args)
+            except RedisError as err:  # only a refinement: the call itself succeeded
+                log_event(logger, "rate_observe_failed", level=logging.WARNING, error=err)
 
 
 def _too_small(scopes: Sequence[LimitScope], index: int, cost: int) -> LimitTooSmall:

@@ -19,6 +19,8 @@ from worker.domain.settings import get_settings
 
 SOCKET_TIMEOUT_S = 5.0  #: a Redis command taking longer than this is treated as a failure
 HEALTH_CHECK_S = 15  #: ping idle connections this often before reuse
+DEFAULT_MAX_CONNECTIONS = 64  #: connections per asyncio client unless the caller sizes it
+POOL_WAIT_S = 30.0  #: how long a command waits for a free pooled connection
 
 
 def redis_url() -> str:
@@ -33,11 +35,17 @@ def lua_source(name: str) -> str:
     return resources.files("worker.lua").joinpath(f"{name}.lua").read_text("utf-8")
 
 
-def async_client() -> aioredis.Redis:
-    """A new asyncio client; callers keep one per event loop."""
-    return aioredis.Redis.from_url(
-        redis_url(), socket_timeout=SOCKET_TIMEOUT_S, health_check_interval=HEALTH_CHECK_S
+def async_client(*, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> aioredis.Redis:
+    """A new asyncio client; callers keep one per event loop. Its pool waits for a free
+    connection instead of failing when every one is busy (redis-py's default raises)."""
+    pool = aioredis.BlockingConnectionPool.from_url(
+        redis_url(),
+        max_connections=max_connections,
+        timeout=POOL_WAIT_S,
+        socket_timeout=SOCKET_TIMEOUT_S,
+        health_check_interval=HEALTH_CHECK_S,
     )
+    return aioredis.Redis(connection_pool=pool)
 
 
 def sync_client() -> redis.Redis:

@@ -18,6 +18,7 @@ from worker.redis_layer import async_client
 
 T = TypeVar("T")
 EPOCH_GRACE_MARGIN_S = 5.0  #: added to the longest call and flush when Redis lost the ledgers
+REDIS_SPARE_CONNECTIONS = 8  #: beyond one per call in flight: heartbeats, stop watch, settles
 
 _loop: asyncio.AbstractEventLoop | None = None
 _executor: Executor | None = None
@@ -44,8 +45,10 @@ def recovery_grace_s(config: AppConfig) -> float:
 
 
 def build_executor(config: AppConfig) -> Executor:
+    # every call in flight may hold a Redis connection at once (limiter, then ledger)
+    connections = config.worker.max_inflight_per_process + REDIS_SPARE_CONNECTIONS
     ledger = BudgetLedger(
-        async_client(),
+        async_client(max_connections=connections),
         load_spent=load_spent,
         start_epoch=start_epoch,
         recovery_grace_s=recovery_grace_s(config),
@@ -53,7 +56,7 @@ def build_executor(config: AppConfig) -> Executor:
     caller = Caller(
         config,
         providers=ProviderPool(config),
-        limiter=RateLimiter(async_client()),
+        limiter=RateLimiter(async_client(max_connections=connections)),
         ledger=ledger,
         book=BudgetBook(config),
     )

@@ -34,6 +34,7 @@ JOBS = 500
 LABELS = ["billing", "technical", "account", "other"]
 CASE_TIMEOUT_S = 60.0  #: a case that has not recovered by then fails
 WORKER_STOP_S = 20.0
+SEND_LAG_S = 1.0  #: how long a request already written by a client may take to arrive
 CHAOS_WORKER = {
     "chunk_size": 20,
     "queue_depth_chunks": 4,
@@ -165,11 +166,14 @@ def recover(batch_id: uuid.UUID, fault_at: float) -> float:
 
 
 def in_flight_at(sim: SimHandle, unix_time: float) -> int:
-    """Calls the provider had received but not yet answered at ``unix_time``."""
+    """Calls in flight at ``unix_time``: not yet answered, and already sent. A request a
+    worker wrote just before it was killed still reaches the provider a moment later, so
+    arrivals up to SEND_LAG_S after the fault count as sent before it."""
     return sum(
         1
         for r in sim.log()
-        if float(r["ts"]) <= unix_time < float(r["ts"]) + float(r["latency_ms"]) / 1000
+        if float(r["ts"]) <= unix_time + SEND_LAG_S
+        and unix_time < float(r["ts"]) + float(r["latency_ms"]) / 1000
     )
 
 

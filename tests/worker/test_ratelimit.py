@@ -38,11 +38,14 @@ def scope(name: str = "provider:test", slot_ttl_s: float = 30, **limits: int) ->
     return LimitScope(name, Limits(**limits), slot_ttl_s)
 
 
-def run(coro_fn, *, window_s: int = SHORT_WINDOW_S):  # type: ignore[no-untyped-def]
+def run(coro_fn, *, window_s: int = SHORT_WINDOW_S, burst_s: int = 60):  # type: ignore[no-untyped-def]
+    """Run with pacing off (burst_s=60: a whole minute may go in one second) unless a test is
+    about pacing, so window arithmetic can be checked exactly."""
+
     async def main():  # type: ignore[no-untyped-def]
         client = aioredis.Redis.from_url(os.environ["SLUICE_REDIS_URL"])
         try:
-            return await coro_fn(RateLimiter(client, window_s=window_s))
+            return await coro_fn(RateLimiter(client, window_s=window_s, burst_s=burst_s))
         finally:
             await client.aclose()
 
@@ -235,3 +238,39 @@ def test_a_bounded_wait_gives_up_holding_nothing(flushed: None) -> None:
     assert outcome is None
     assert 0.25 < waited < 1.0  # it waited its slice, then gave up
     assert sum(int(v) for k, v in window.items() if k.startswith(b"r:")) == 1  # no second hold
+
+
+def test_a_minutes_allowance_is_paced_over_the_minute_not_sent_at_once(flushed: None) -> None:
+    limited = scope(rpm=60)  # with burst_s=4: at most 4 requests in any one second
+
+    async def body(limiter: RateLimiter) -> tuple[list[bool], Permit | float]:
+        burst = [
+            isinstance(await limiter.try_acquire([limited], one_request()), Permit)
+            for _ in range(6)
+        ]
+        wait = await limiter.try_acquire([limited], one_request())
+        return burst, wait
+
+    burst, wait = run(body, window_s=61, burst_s=4)
+    assert burst == [True] * 4 + [False] * 2
+    assert isinstance(wait, float) and 0 < wait <= 1.0  # the next second, not the next minute
+
+
+def test_a_settled_call_counts_from_when_it_ended(flushed: None) -> None:
+    """A provider counts a call from its arrival, which can lag admission on a busy client;
+    settling moves the call to the second it ended, so the window outlasts the provider's."""
+    limited = scope(rpm=10)
+
+    async def body(limiter: RateLimiter) -> dict[bytes, bytes]:
+        permit = await limiter.try_acquire([limited], one_request(tokens_in=5))
+        assert isinstance(permit, Permit)
+        await asyncio.sleep(1.1)  # the call takes a while
+        await limiter.settle(permit, input_tokens=4, output_tokens=0)
+        return redis.Redis.from_url(os.environ["SLUICE_REDIS_URL"]).hgetall(limited.window_key)
+
+    fields = {k.decode(): int(v) for k, v in run(body, window_s=61).items()}
+    admitted = [k for k in fields if k.startswith("r:") and fields[k] == 0]
+    ended = [k for k in fields if k.startswith("r:") and fields[k] == 1]
+    assert len(admitted) == 1 and len(ended) == 1
+    assert int(ended[0][2:]) > int(admitted[0][2:])
+    assert fields["i:" + ended[0][2:]] == 4

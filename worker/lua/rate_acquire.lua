@@ -8,7 +8,9 @@
 -- ARGV[1] window_s: seconds a unit of usage counts against a per-minute limit (60 + margin)
 -- ARGV[2] slot_ttl_ms: a slot not released by then is free again (its holder died)
 -- ARGV[3] slot id;  ARGV[4] concurrency poll (ms) when every slot is busy
--- ARGV[5..8] costs: requests, input tokens, output tokens, input + output
+-- ARGV[5] burst_s: no single second may take more than burst_s seconds' worth of a limit, so
+--         a minute's allowance is paced out rather than sent in one instant
+-- ARGV[6..9] costs: requests, input tokens, output tokens, input + output
 -- then 5 limits per scope: rpm, input_tpm, output_tpm, tpm, max_concurrency (0 = unlimited)
 -- Returns {1, bucket} when admitted; {0, wait_ms} when not; {-1, dim_index} when the cost
 -- alone exceeds a limit and can never be admitted.
@@ -19,7 +21,8 @@ local window = tonumber(ARGV[1])
 local slot_ttl_ms = tonumber(ARGV[2])
 local slot_id = ARGV[3]
 local poll_ms = tonumber(ARGV[4])
-local costs = {tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])}
+local burst_s = tonumber(ARGV[5])
+local costs = {tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])}
 local dims = {'r', 'i', 'o', 't'}
 local oldest = now_s - window
 local scopes = #KEYS / 3
@@ -27,11 +30,12 @@ local wait_ms = 0
 
 for s = 1, scopes do
   local hash, slots, pause = KEYS[3 * s - 2], KEYS[3 * s - 1], KEYS[3 * s]
-  local base = 8 + (s - 1) * 5
+  local base = 9 + (s - 1) * 5
   local paused = redis.call('PTTL', pause)
   if paused > wait_ms then wait_ms = paused end
   -- per dim: total in the window, and amounts per second for the wait computation
   local totals = {0, 0, 0, 0}
+  local this_second = {0, 0, 0, 0}
   local per_second = {{}, {}, {}, {}}
   local flat = redis.call('HGETALL', hash)
   local stale = {}
@@ -47,6 +51,7 @@ for s = 1, scopes do
           local amount = tonumber(flat[f + 1])
           totals[k] = totals[k] + amount
           per_second[k][#per_second[k] + 1] = {second, amount}
+          if second == now_s then this_second[k] = this_second[k] + amount end
         end
       end
     end
@@ -56,6 +61,11 @@ for s = 1, scopes do
     local limit = tonumber(ARGV[base + k])
     if limit > 0 and costs[k] > 0 then
       if costs[k] > limit then return {-1, k} end
+      local pace = math.max(math.ceil(limit * burst_s / 60), costs[k])
+      if this_second[k] + costs[k] > pace then
+        local next_second_ms = (now_s + 1) * 1000 - now_ms
+        if next_second_ms > wait_ms then wait_ms = next_second_ms end
+      end
       local excess = totals[k] + costs[k] - limit
       if excess > 0 then
         table.sort(per_second[k], function(a, b) return a[1] < b[1] end)
@@ -82,7 +92,7 @@ if wait_ms > 0 then return {0, wait_ms} end
 
 for s = 1, scopes do
   local hash, slots = KEYS[3 * s - 2], KEYS[3 * s - 1]
-  local base = 8 + (s - 1) * 5
+  local base = 9 + (s - 1) * 5
   for k = 1, 4 do
     if costs[k] > 0 then redis.call('HINCRBY', hash, dims[k] .. ':' .. now_s, costs[k]) end
   end

@@ -1,17 +1,28 @@
 -- Settle a reservation to what the provider reported, and free its concurrency slot.
+-- The call is moved from the second it was admitted in to the second it ended: a provider
+-- counts a call from when it arrived, which may be well after admission on a busy client,
+-- and counting it until (end + window) covers any such delay.
 -- KEYS: per scope, the window hash then the slot set (as in rate_acquire.lua)
--- ARGV[1] the second the reservation was counted in; ARGV[2] window_s; ARGV[3] slot id
--- ARGV[4..5] corrections (actual - reserved) for input and output tokens
+-- ARGV[1] the admission second; ARGV[2] window_s; ARGV[3] slot id
+-- ARGV[4..5] input and output tokens reserved; ARGV[6..7] input and output tokens used
 local now_s = tonumber(redis.call('TIME')[1])
-local second = tonumber(ARGV[1])
-local still_counted = second >= now_s - tonumber(ARGV[2])
-local d_in, d_out = tonumber(ARGV[4]), tonumber(ARGV[5])
+local admitted = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local still_counted = admitted >= now_s - window
+local held_in, held_out = tonumber(ARGV[4]), tonumber(ARGV[5])
+local used_in, used_out = tonumber(ARGV[6]), tonumber(ARGV[7])
+local function move(hash, dim, held, used)
+  if still_counted and held ~= 0 then redis.call('HINCRBY', hash, dim .. ':' .. admitted, -held) end
+  if used ~= 0 then redis.call('HINCRBY', hash, dim .. ':' .. now_s, used) end
+end
 for s = 1, #KEYS / 2 do
   local hash, slots = KEYS[2 * s - 1], KEYS[2 * s]
-  if still_counted and redis.call('EXISTS', hash) == 1 then
-    if d_in ~= 0 then redis.call('HINCRBY', hash, 'i:' .. second, d_in) end
-    if d_out ~= 0 then redis.call('HINCRBY', hash, 'o:' .. second, d_out) end
-    if d_in + d_out ~= 0 then redis.call('HINCRBY', hash, 't:' .. second, d_in + d_out) end
+  if redis.call('EXISTS', hash) == 1 then
+    move(hash, 'r', 1, 1)
+    move(hash, 'i', held_in, used_in)
+    move(hash, 'o', held_out, used_out)
+    move(hash, 't', held_in + held_out, used_in + used_out)
+    redis.call('EXPIRE', hash, window + 5)
   end
   redis.call('ZREM', slots, ARGV[3])
 end
