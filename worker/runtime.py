@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from worker.budget import BudgetLedger
 from worker.budget_book import BudgetBook, load_spent, start_epoch
-from worker.calls import RATE_WAIT_SLICE_S, Caller, ProviderPool
+from worker.calls import RATE_WAIT_SLICE_S, Caller, Clock, ProviderPool, utc_now
 from worker.domain.config import AppConfig, load_config
 from worker.executor import Executor
 from worker.ratelimit import RateLimiter
@@ -44,7 +44,7 @@ def recovery_grace_s(config: AppConfig) -> float:
     return RATE_WAIT_SLICE_S + longest_call_s + config.worker.result_flush_s + EPOCH_GRACE_MARGIN_S
 
 
-def build_executor(config: AppConfig) -> Executor:
+def build_executor(config: AppConfig, *, clock: Clock = utc_now) -> Executor:
     # every call in flight may hold a Redis connection at once (limiter, then ledger)
     connections = config.worker.max_inflight_per_process + REDIS_SPARE_CONNECTIONS
     ledger = BudgetLedger(
@@ -59,6 +59,7 @@ def build_executor(config: AppConfig) -> Executor:
         limiter=RateLimiter(async_client(max_connections=connections)),
         ledger=ledger,
         book=BudgetBook(config),
+        clock=clock,
     )
     return Executor(caller)
 

@@ -97,3 +97,44 @@ def test_a_raised_limit_releases_as_many_as_it_covers(
         "waiting_budget",
         "waiting_budget",
     ]
+
+
+def test_a_day_budget_spent_at_midnight_resumes_the_next_day_with_a_fake_clock(
+    db: str, sdk_env: SimHandle, redis_url: str
+) -> None:
+    import asyncio
+
+    from worker.runtime import build_executor
+
+    def tiny_daily(data: dict[str, Any]) -> None:  # room for one call, not two
+        data["budgets"] = [{"scope": "global", "period": "day", "limit_usd": "0.00007"}]
+
+    config = make_config(tiny_daily)
+    now = [LATE]
+
+    def run(job_ids: list[int]) -> None:
+        async def main() -> None:
+            executor = build_executor(config, clock=lambda: now[0])
+            try:
+                await executor.run_chunk(job_ids)
+            finally:
+                await executor.aclose()
+
+        asyncio.run(main())
+
+    job_ids = queue_batch(config, ["one [[label:billing]]", "two [[label:billing]]"])
+    run(job_ids)
+    states = sorted(job.state for job in job_rows(job_ids))
+    assert states == ["succeeded", "waiting_budget"]
+    (waiting,) = [job for job in job_rows(job_ids) if job.state == "waiting_budget"]
+    assert waiting.waiting_on == "global:day:2026-11-28"
+
+    client = redis.Redis.from_url(redis_url)
+    assert release_waiting(config, client, LATE) == 0  # still the same day: nothing to do
+    now[0] = LATE + dt.timedelta(minutes=1)  # the clock passes midnight; nobody sleeps
+    assert release_waiting(config, client, now[0]) == 1
+    with session_scope() as session:
+        session.execute(text("UPDATE jobs SET state = 'queued' WHERE id = :id"), {"id": waiting.id})
+    run([waiting.id])
+
+    assert [job.state for job in job_rows(job_ids)] == ["succeeded", "succeeded"]
