@@ -47,7 +47,11 @@ def claim_redis_db(url: str) -> None:
     try:
         holder = client.get(CLAIM_KEY)
         if holder is not None and holder != CLAIM_TOKEN:
-            raise BenchError(f"{url} is claimed by {holder!r}; pass another --redis-url")
+            ttl_s = client.ttl(CLAIM_KEY)
+            raise BenchError(
+                f"{url} is claimed by {holder!r} (a running benchmark or test session; "
+                f"a killed one's claim lapses in {ttl_s} s); pass another --redis-url"
+            )
         client.flushdb()
         client.set(CLAIM_KEY, CLAIM_TOKEN, ex=CLAIM_TTL_S)
     except RedisError as err:

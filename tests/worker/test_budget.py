@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from tests.conftest import flush_test_redis
-from worker.budget import BudgetInstance, BudgetLedger, to_nano
+from worker.budget import OUTSTANDING_POLL_S, BudgetInstance, BudgetLedger, to_nano
 from worker.budget_book import load_spent, start_epoch
 from worker.domain.budgets import BudgetRule, period_window
 from worker.domain.config import BudgetPeriod, BudgetScope
@@ -91,6 +91,24 @@ def test_settling_replaces_the_worst_case_by_the_real_cost(ledger_env: redis.Red
 
     run(body)
     assert int(ledger_env.hget(small.ledger_key, "spent")) == to_nano(Decimal("0.0001"))
+
+
+def test_a_call_that_cannot_fit_after_open_reservations_settle_is_refused_at_once(
+    ledger_env: redis.Redis,
+) -> None:
+    small = budget("0.0010")
+
+    async def body(ledger: BudgetLedger) -> float:
+        spent = await ledger.reserve([small], Decimal("0.0006"))
+        await ledger.settle(spent, Decimal("0.0006"))
+        await ledger.reserve([small], Decimal("0.0002"))  # left open: a call in flight
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(BudgetExhausted):  # 0.0006 spent + 0.0005 > 0.0010 whatever settles
+            await ledger.reserve([small], Decimal("0.0005"))
+        return asyncio.get_running_loop().time() - started
+
+    # waiting on the open reservation could not help, so the refusal does not poll for it
+    assert run(body) < OUTSTANDING_POLL_S
 
 
 def test_sixty_four_concurrent_calls_never_spend_past_the_limit(ledger_env: redis.Redis) -> None:

@@ -4,7 +4,8 @@
 -- KEYS[2i+1]   budget i's open reservations: member "<id>:<amount>", score = expiry (ms)
 -- ARGV[1] amount (nano-dollars), ARGV[2] reservation id, ARGV[3] reservation ttl (ms)
 -- ARGV[3+i] budget i's limit (nano-dollars)
--- Returns {1, 0} reserved; {0, i, outstanding} budget i cannot take it now; {-2, i} budget i's
+-- Returns {1, 0} reserved; {0, i, outstanding} budget i cannot take it now (outstanding 0: nor
+-- after the open reservations settle); {-2, i} budget i's
 -- ledger is not loaded from Postgres yet; {-3, wait_ms} the epoch is missing (-1) or recovering.
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
@@ -28,7 +29,10 @@ for i = 1, budgets do
   end
   local spent = tonumber(redis.call('HGET', ledger, 'spent'))
   local reserved = tonumber(redis.call('HGET', ledger, 'reserved'))
-  if spent + reserved + amount > tonumber(ARGV[3 + i]) then return {0, i, reserved} end
+  local limit = tonumber(ARGV[3 + i])
+  -- Waiting on open reservations helps only if the call would fit once they all settle at zero.
+  if spent + amount > limit then return {0, i, 0} end
+  if spent + reserved + amount > limit then return {0, i, reserved} end
 end
 for i = 1, budgets do
   redis.call('HINCRBY', KEYS[2 * i], 'reserved', amount)
