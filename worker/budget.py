@@ -5,7 +5,8 @@ in one Lua script (``worker/lua/budget_*.lua``); afterwards the reservation is r
 real cost. Amounts are integer nano-dollars, always rounded up, so the counters can only
 over-state spend. A call that does not fit waits while other calls' reservations are still
 open (they usually settle lower), and otherwise raises BudgetExhausted: its job then waits in
-``waiting_budget`` until the sweeper sees room again.
+``waiting_budget`` until the sweeper sees room again. A reservation never settled (its worker
+died, or Redis refused the settle) expires charged at its worst case; a late settle corrects it.
 
 Postgres (the attempts) is the ledger; these counters are a copy loaded from it. When Redis
 has lost its data, the epoch key is gone: calls stop for a grace period long enough for every
@@ -35,7 +36,8 @@ from worker.redis_layer import async_script
 logger = logging.getLogger("sluice.budget")
 
 NANO_PER_USD = Decimal(1_000_000_000)  #: the counters' unit: a billionth of a dollar
-RESERVATION_TTL_S = 3600  #: an open reservation whose worker died stops counting after this
+RESERVATION_TTL_S = 3600  #: an unsettled reservation is charged at its worst case after this
+EXPIRED_MEMORY_S = 86_400  #: a settle this late after its reservation expired still corrects it
 OUTSTANDING_POLL_S = 0.2  #: re-check this often while other calls' reservations may free room
 OUTSTANDING_WAIT_MAX_S = 120.0  #: give up waiting on open reservations after this long
 REDIS_RETRY_S = 1.0  #: while Redis is unreachable, calls wait (fail closed)
@@ -66,6 +68,15 @@ class BudgetInstance:
     def open_key(self) -> str:
         return f"{BUDGET_KEY_PREFIX}{self.name}:open"
 
+    @property
+    def charged_key(self) -> str:
+        return f"{BUDGET_KEY_PREFIX}{self.name}:expired"
+
+    @property
+    def keys(self) -> list[str]:
+        """The ledger, open reservations and expired reservations, as the scripts take them."""
+        return [self.ledger_key, self.open_key, self.charged_key]
+
 
 @dataclass(frozen=True, slots=True)
 class Reservation:
@@ -86,8 +97,10 @@ class BudgetLedger:
         load_spent: LoadSpent,
         start_epoch: StartEpoch,
         recovery_grace_s: float,
+        reservation_ttl_s: float = RESERVATION_TTL_S,
     ) -> None:
         self._client = client
+        self._reservation_ttl_ms = int(reservation_ttl_s * 1000)
         self._load_spent = load_spent
         self._start_epoch = start_epoch
         self._grace_ms = int(recovery_grace_s * 1000)
@@ -107,9 +120,9 @@ class BudgetLedger:
             return reservation
         keys = [BUDGET_EPOCH_KEY]
         for instance in instances:
-            keys += [instance.ledger_key, instance.open_key]
+            keys += instance.keys
         args: list[str | int] = [to_nano(amount_usd), reservation.member.split(":")[0]]
-        args.append(RESERVATION_TTL_S * 1000)
+        args += [self._reservation_ttl_ms, EXPIRED_MEMORY_S * 1000]
         args += [to_nano(instance.rule.limit_usd) for instance in instances]
         waited_s = 0.0
         while True:
@@ -140,10 +153,10 @@ class BudgetLedger:
         """Replace the reservation by the real cost."""
         if not reservation.instances:
             return
-        keys = [key for i in reservation.instances for key in (i.ledger_key, i.open_key)]
+        keys = [key for instance in reservation.instances for key in instance.keys]
         try:
             await self._settle(keys=keys, args=[reservation.member, to_nano(cost_usd)])
-        except RedisError as err:  # the reservation stays open until it expires: safe
+        except RedisError as err:  # it expires charged at its worst case: safe, if pessimistic
             log_event(logger, "budget_settle_failed", level=logging.WARNING, error=err)
 
     async def _load_ledger(self, instance: BudgetInstance) -> None:

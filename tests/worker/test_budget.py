@@ -43,10 +43,19 @@ def budget(
     return BudgetInstance(rule, period_window(period, now))
 
 
-def run(body: Callable[[BudgetLedger], Coroutine[Any, Any, Any]], *, grace_s: float = 0.5) -> Any:
+def run(
+    body: Callable[[BudgetLedger], Coroutine[Any, Any, Any]],
+    *,
+    grace_s: float = 0.5,
+    reservation_ttl_s: float = 3600,
+) -> Any:
     async def main() -> Any:
         ledger = BudgetLedger(
-            async_client(), load_spent=load_spent, start_epoch=start_epoch, recovery_grace_s=grace_s
+            async_client(),
+            load_spent=load_spent,
+            start_epoch=start_epoch,
+            recovery_grace_s=grace_s,
+            reservation_ttl_s=reservation_ttl_s,
         )
         try:
             return await body(ledger)
@@ -109,6 +118,25 @@ def test_a_call_that_cannot_fit_after_open_reservations_settle_is_refused_at_onc
 
     # waiting on the open reservation could not help, so the refusal does not poll for it
     assert run(body) < OUTSTANDING_POLL_S
+
+
+def test_a_reservation_never_settled_expires_charged_at_its_worst_case(
+    ledger_env: redis.Redis,
+) -> None:
+    small = budget("0.0010")
+
+    async def body(ledger: BudgetLedger) -> None:
+        held = await ledger.reserve([small], Decimal("0.0006"))  # its settle is lost
+        await asyncio.sleep(0.3)
+        with pytest.raises(BudgetExhausted):  # the expired 0.0006 still counts as spent
+            await ledger.reserve([small], Decimal("0.0005"))
+        assert int(ledger_env.hget(small.ledger_key, "spent")) == to_nano(Decimal("0.0006"))
+        await ledger.settle(held, Decimal("0.0002"))  # a late settle brings it to the real cost
+        await ledger.reserve([small], Decimal("0.0008"))
+
+    run(body, reservation_ttl_s=0.2)
+    assert int(ledger_env.hget(small.ledger_key, "spent")) == to_nano(Decimal("0.0002"))
+    assert int(ledger_env.hget(small.ledger_key, "reserved")) == to_nano(Decimal("0.0008"))
 
 
 def test_sixty_four_concurrent_calls_never_spend_past_the_limit(ledger_env: redis.Redis) -> None:
