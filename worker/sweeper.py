@@ -6,21 +6,26 @@
   flushed or restarted) go back to ``pending``; if the message does turn up, it claims nothing.
 - batches with no active job left are marked finished (a safety net behind the writers).
 
-Every statement is idempotent, so two sweepers at once do no harm. The feeder then sends the
-returned jobs again.
+Every statement is idempotent, so two sweepers at once would do no harm; still, a sweep runs
+under a Postgres advisory lock (``exclusive_sweep``) and a second sweeper skips its turn. The
+feeder then sends the returned jobs again.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import text
 
-from worker.domain.db import session_scope
+from worker.domain.db import get_engine, session_scope
 from worker.domain.log import log_event
 
 logger = logging.getLogger("sluice.sweeper")
+
+SWEEP_LOCK_ID = 0x534C5549_43450001  #: the advisory lock one sweep holds ("SLUICE", 1)
 
 _EXPIRED_LEASES = text(
     """
@@ -76,3 +81,22 @@ def sweep(*, requeue_queued_after_s: int) -> SweepReport:
             finished_batches=report.finished_batches,
         )
     return report
+
+
+@contextmanager
+def exclusive_sweep() -> Iterator[bool]:
+    """Hold the sweep's advisory lock while the block runs; yields False if another sweeper has
+    it. The lock belongs to the connection, so a sweeper that dies frees it with its socket."""
+    with get_engine().connect() as conn:
+        held = bool(
+            conn.execute(
+                text("SELECT pg_try_advisory_lock(:id)"), {"id": SWEEP_LOCK_ID}
+            ).scalar_one()
+        )
+        conn.commit()
+        try:
+            yield held
+        finally:
+            if held:
+                conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": SWEEP_LOCK_ID})
+                conn.commit()

@@ -11,7 +11,7 @@ from simulator.testing import SimHandle
 from tests.worker.conftest import job_rows, make_config, queue_batch
 from worker.domain.db import session_scope
 from worker.jobstore import claim_jobs
-from worker.sweeper import SweepReport, sweep
+from worker.sweeper import SweepReport, exclusive_sweep, sweep
 
 
 def test_expired_leases_and_stale_queued_jobs_go_back_to_pending(
@@ -65,3 +65,13 @@ def test_two_sweepers_at_once_hand_each_job_back_once(db: str, sdk_env: SimHandl
 
     assert sum(r.expired_leases for r in reports) == 200
     assert {job.state for job in job_rows(job_ids)} == {"pending"}
+
+
+def test_a_second_sweeper_skips_its_turn_while_one_holds_the_lock(
+    db: str, sdk_env: SimHandle
+) -> None:
+    with exclusive_sweep() as first:
+        with exclusive_sweep() as second:  # another connection: another sweeper
+            assert (first, second) == (True, False)
+    with exclusive_sweep() as after:  # released when the first sweep ended
+        assert after is True
