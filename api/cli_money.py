@@ -38,9 +38,11 @@ def budgets_set(
     from worker.domain.db import session_scope
 
     limit = parse_usd(limit_usd, option="--limit-usd")
-    prepare()
+    _, config = prepare()
     with session_scope() as session:
-        rule = set_budget(session, scope=scope, key=key, period=period, limit_usd=limit)
+        rule = set_budget(
+            session, scope=scope, key=key, period=period, limit_usd=limit, config=config
+        )
     err_console.print(f"budget {rule.name} set to ${rule.limit_usd:f}", highlight=False)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -123,13 +124,19 @@ def demo(
 
 
 @app.command()
-def limits() -> None:
+def limits(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
     """Show each provider's (and model's) rate-limit use over the last minute."""
     from api.context import prepare
-    from api.views import print_limits
+    from api.views import limits_as_dicts, print_limits
     from worker.ratelimit import configured_scopes, read_usage
     from worker.redis_layer import sync_client
 
     _, config = prepare()
     client = sync_client()
-    print_limits([read_usage(client, scope) for scope in configured_scopes(config)])
+    usages = [read_usage(client, scope) for scope in configured_scopes(config)]
+    if as_json:
+        typer.echo(json.dumps(limits_as_dicts(usages), indent=2))
+    else:
+        print_limits(usages)

@@ -20,6 +20,7 @@ from api.submission import read_items
 from api.views import usd
 from worker.calls import utc_now
 from worker.domain.budgets import (
+    BudgetRule,
     CallScope,
     batch_rule,
     period_window,
@@ -108,7 +109,7 @@ def run_estimate(
     estimates = [_estimate_model(config, name, texts, task, chosen_labels) for name in names]
     console = Console()
     _print_estimates(console, estimates, route, len(texts))
-    _check_budgets(console, config, estimates[0], task, tenant, budget_usd)
+    _check_budgets(console, config, estimates[: len(route)], task, tenant, budget_usd)
 
 
 def _print_estimates(
@@ -150,37 +151,43 @@ def _print_estimates(
 def _check_budgets(
     console: Console,
     config: AppConfig,
-    primary: ModelEstimate,
+    route: list[ModelEstimate],
     task: str,
     tenant: str | None,
     budget_usd: Decimal | None,
 ) -> None:
-    """Compare the primary model's estimate with every budget the batch would draw on."""
-    model = config.models[primary.model]
-    call = CallScope(model.provider, primary.model, task, tenant, ESTIMATE_BATCH_ID)
+    """Compare the estimate with every budget the batch would draw on. A budget is checked
+    against the first model of the route it applies to: the primary's for most, a fallback's
+    for a budget on only that fallback's model or provider."""
     now = utc_now()
+    own = batch_rule(ESTIMATE_BATCH_ID, budget_usd)
+    checks: dict[str, tuple[BudgetRule, ModelEstimate]] = {}
     with session_scope() as session:
-        rules = [
-            r
-            for r in (*rules_from_config(config), *rules_from_table(session))
-            if r.applies_to(call)
-        ]
-        own = batch_rule(ESTIMATE_BATCH_ID, budget_usd)
-        rules += [own] if own else []
-        for rule in rules:
+        rules = [*rules_from_config(config), *rules_from_table(session), *([own] if own else [])]
+        for estimate in route:
+            model = config.models[estimate.model]
+            call = CallScope(model.provider, estimate.model, task, tenant, ESTIMATE_BATCH_ID)
+            for rule in rules:
+                if rule.applies_to(call):
+                    checks.setdefault(rule.name, (rule, estimate))
+        for rule, estimate in checks.values():
             window = period_window(rule.period, now)
             spent = Decimal(0) if own is rule else spent_usd(session, rule, window)
             left = rule.limit_usd - spent
             verdict = (
                 "fits"
-                if primary.worst_usd <= left
+                if estimate.worst_usd <= left
                 else (
-                    "fits if answers stay short" if primary.expected_usd <= left else "DOES NOT FIT"
+                    "fits if answers stay short"
+                    if estimate.expected_usd <= left
+                    else "DOES NOT FIT"
                 )
             )
             name = "--budget-usd" if own is rule else rule.name
+            on = "" if estimate is route[0] else f" (if jobs fall back to {estimate.model})"
             console.print(
-                f"budget {name} ({window.period_id}): {usd(left)} left; {verdict}", highlight=False
+                f"budget {name} ({window.period_id}): {usd(left)} left; {verdict}{on}",
+                highlight=False,
             )
-    if not rules:
+    if not checks:
         console.print("no budget applies to this batch", highlight=False)

@@ -97,7 +97,11 @@ def write_parquet(rows: Iterable[dict[str, Any]], path: Path) -> int:
 
 def export(rows: Iterable[dict[str, Any]], path: Path) -> int:
     fmt = format_for(path)
-    if fmt == "parquet":
-        return write_parquet(rows, path)
-    with path.open("w", encoding="utf-8", newline="") as out:
-        return write_jsonl(rows, out) if fmt == "jsonl" else write_csv(rows, out)
+    try:
+        if fmt == "parquet":
+            return write_parquet(rows, path)
+        with path.open("w", encoding="utf-8", newline="") as out:
+            return write_jsonl(rows, out) if fmt == "jsonl" else write_csv(rows, out)
+    except OSError as err:  # a missing directory, no permission, a full disk
+        reason = err.strerror or str(err)
+        raise InvalidInput(f"cannot write {path}: {reason}") from None

@@ -161,6 +161,23 @@ def translate_unexpected(err: Exception) -> str:
     return f"unexpected {type(err).__name__}: {first_line} (run with --debug for the traceback)"
 
 
+def limits_as_dicts(usages: list[ScopeUsage]) -> list[dict[str, Any]]:
+    """Each scope's use and limits, for ``sluice limits --json`` (a limit not set is null)."""
+    from worker.ratelimit import DIMENSIONS
+
+    return [
+        {
+            "scope": usage.scope.name,
+            "used": {dim: usage.used[dim] for dim in DIMENSIONS},
+            "limits": {dim: getattr(usage.scope.limits, dim) for dim in DIMENSIONS},
+            "slots_in_use": usage.slots_in_use,
+            "max_concurrency": usage.scope.limits.max_concurrency,
+            "paused_for_s": round(usage.paused_for_s, 3),
+        }
+        for usage in usages
+    ]
+
+
 def print_limits(usages: list[ScopeUsage]) -> None:
     """One row per scope: used / limit for each per-minute limit, slots, and any 429 pause."""
     from worker.ratelimit import DIMENSIONS

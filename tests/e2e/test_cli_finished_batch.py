@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from collections.abc import Callable
 from decimal import Decimal
@@ -77,6 +78,37 @@ def test_submit_wait_status_results_and_costs(
     assert row["model"] == "claude-haiku-5-5"
     assert row["jobs"] == "40"
     assert Decimal(row["cost_usd"]) == Decimal(view["cost_usd"]) > 0
+
+    today = view["created_at"][:10]
+    by_day = run_cli("costs", "--by", "provider,day", "--since", today, "--format", "csv")
+    assert by_day.exit_code == 0
+    (day_row,) = list(csv.DictReader(by_day.stdout.splitlines()))
+    assert (day_row["provider"], day_row["day"]) == ("anthropic", today)
+    assert Decimal(day_row["cost_usd"]) == Decimal(view["cost_usd"])
+    tomorrow = (dt.date.fromisoformat(today) + dt.timedelta(days=1)).isoformat()
+    later = run_cli("costs", "--by", "model", "--since", tomorrow, "--format", "csv")
+    assert later.stdout.splitlines()[1:] == []  # the header alone: nothing spent since
+    table = run_cli("costs", "--by", "task")
+    assert table.exit_code == 0
+    (task_row,) = [line for line in table.stdout.splitlines() if "classify" in line]
+    assert task_row.split()[1:3] == ["│", "40"] or " 40 " in task_row  # calls
+
+    # the 40 calls show in the operator's view of the provider's minute
+    limits = run_cli("limits", "--json")
+    assert limits.exit_code == 0
+    scopes = {row["scope"]: row for row in json.loads(limits.stdout)}
+    anthropic = scopes["provider:anthropic"]
+    assert (anthropic["used"]["rpm"], anthropic["limits"]["rpm"]) == (40, 4000)
+    assert anthropic["used"]["input_tpm"] == int(view["input_tokens"])
+    assert anthropic["slots_in_use"] == 0 and anthropic["paused_for_s"] == 0
+    assert scopes["provider:openai"]["used"]["rpm"] == 0
+    assert "rate limits, last 60 s" in run_cli("limits").stdout  # the table for people
+
+    unwritable = run_cli("results", batch_id, "-o", str(tmp_path / "no-such-dir" / "out.csv"))
+    assert unwritable.exit_code == 2
+    assert unwritable.stderr.startswith("error: cannot write ")
+    assert "No such file or directory" in unwritable.stderr
+    assert "Traceback" not in unwritable.stderr
 
 
 def test_status_of_unknown_batch_and_bad_results_path(

@@ -82,7 +82,12 @@ def test_a_raised_limit_releases_as_many_as_it_covers(
     _wait(job_ids, "task:classify:month:2026-11", "0.0003")
     with session_scope() as session:  # was 0.001, all spent; now 0.0017: room for two
         set_budget(
-            session, scope="task", key="classify", period="month", limit_usd=Decimal("0.0017")
+            session,
+            scope="task",
+            key="classify",
+            period="month",
+            limit_usd=Decimal("0.0017"),
+            config=config,
         )
     rule = BudgetRule(BudgetScope.task, "classify", BudgetPeriod.month, Decimal("0.0017"), "set")
     redis.Redis.from_url(redis_url).hset(

@@ -127,9 +127,16 @@ def spent_usd(session: Session, rule: BudgetRule, window: PeriodWindow) -> Decim
 
 
 def set_budget(
-    session: Session, *, scope: str, key: str | None, period: str, limit_usd: Decimal
+    session: Session,
+    *,
+    scope: str,
+    key: str | None,
+    period: str,
+    limit_usd: Decimal,
+    config: AppConfig,
 ) -> BudgetRule:
-    """Create or change a budget; takes effect at the workers' next reservation."""
+    """Create or change a budget; takes effect at the workers' next reservation. A provider,
+    model or task key the config does not declare is refused: it would never apply."""
     try:
         parsed_scope, parsed_period = BudgetScope(scope), BudgetPeriod(period)
     except ValueError:
@@ -141,6 +148,8 @@ def set_budget(
         raise InvalidInput("a global budget takes no --key")
     if parsed_scope is not BudgetScope.global_ and not key:
         raise InvalidInput(f"a {parsed_scope.value} budget needs --key")
+    if key:
+        _check_key(config, parsed_scope, key)
     if not (limit_usd.is_finite() and 0 < limit_usd <= MAX_BUDGET_USD):
         raise InvalidInput(f"the limit must be above 0 and at most {MAX_BUDGET_USD:,} USD")
     if parsed_scope is BudgetScope.batch:
@@ -161,6 +170,19 @@ def set_budget(
         )
     )
     return BudgetRule(parsed_scope, key or "", parsed_period, limit_usd, "set")
+
+
+def _check_key(config: AppConfig, scope: BudgetScope, key: str) -> None:
+    declared: dict[BudgetScope, set[str]] = {
+        BudgetScope.provider: set(config.providers),
+        BudgetScope.model: set(config.models),
+        BudgetScope.task: set(config.tasks),
+    }
+    known = declared.get(scope)
+    if known is not None and key not in known:
+        raise InvalidInput(
+            f"no {scope.value} '{key}' in the config (known: {', '.join(sorted(known))})"
+        )
 
 
 def record_epoch(session: Session) -> bool:
