@@ -6,9 +6,10 @@ Postgres is the source of truth; a message is only a wake-up naming job ids. Hen
 - ``task_reject_on_worker_lost``: a chunk whose process was killed goes back to the queue;
   re-delivery is safe because a claim takes only jobs still ``queued`` or whose lease expired,
   and the sweeper hands back expired leases anyway;
-- a visibility timeout of an hour, far above any chunk's run time, so Redis does not re-deliver
-  a chunk that is still running: the lease (renewed by a heartbeat), not the broker, decides
-  when work is abandoned;
+- a visibility timeout of an hour (or four leases, if ``lease_s`` is set above 15 minutes),
+  far above any lease and any chunk's usual run time, so Redis does not re-deliver a chunk
+  that is still running: the lease (renewed by a heartbeat), not the broker, decides when work
+  is abandoned. A re-delivery anyway would claim nothing still leased;
 - ``worker_cancel_long_running_tasks_on_connection_loss``: after a broker reconnect, running
   chunks are re-delivered rather than finishing into an unacked, forgotten message.
 """
@@ -19,13 +20,18 @@ import redis
 from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown, worker_shutting_down
 
-from worker.domain.config import load_config
+from worker.domain.config import WorkerConfig, load_config
 from worker.domain.constants import DISPATCH_QUEUE, SWEEP_TASK
 from worker.domain.db import dispose_engines
 from worker.domain.settings import get_settings
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"  #: used only when SLUICE_REDIS_URL is unset
-VISIBILITY_TIMEOUT_S = 3600  #: unacked messages return to the queue after this long
+MIN_VISIBILITY_TIMEOUT_S = 3600  #: unacked messages return to the queue after this long...
+VISIBILITY_LEASES = 4  #: ...or after this many leases, if that is longer
+
+
+def visibility_timeout_s(worker: WorkerConfig) -> int:
+    return max(MIN_VISIBILITY_TIMEOUT_S, VISIBILITY_LEASES * worker.lease_s)
 
 
 def create_app() -> Celery:
@@ -41,7 +47,7 @@ def create_app() -> Celery:
         task_default_queue=DISPATCH_QUEUE,
         task_serializer="json",
         accept_content=["json"],
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        broker_transport_options={"visibility_timeout": visibility_timeout_s(config.worker)},
         worker_cancel_long_running_tasks_on_connection_loss=True,
         broker_connection_retry_on_startup=True,
         beat_schedule={"sweep": {"task": SWEEP_TASK, "schedule": config.worker.sweep_interval_s}},
