@@ -10,10 +10,12 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.dispatch import enqueue_dispatch
 from api.limits import BYTES_PER_MB, BodyLimit
@@ -48,10 +50,40 @@ class BatchCreate(BaseModel):
     callback_url: str | None = None
 
 
+def _error(code: str, message: str, status: int) -> JSONResponse:
+    """Every error the API returns has this one shape."""
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
 @app.exception_handler(SluiceError)
 async def _sluice_error(_: Any, err: SluiceError) -> JSONResponse:
     status = 404 if isinstance(err, NotFound) else 422 if isinstance(err, InvalidInput) else 503
-    return JSONResponse({"error": {"code": err.code, "message": err.message}}, status_code=status)
+    return _error(err.code, err.message, status)
+
+
+@app.exception_handler(RequestValidationError)
+async def _invalid_request(_: Any, err: RequestValidationError) -> JSONResponse:
+    first = err.errors()[0]
+    if first["type"] == "json_invalid":
+        return _error("invalid_input", "the request body is not valid JSON", 422)
+    where = ".".join(str(part) for part in first["loc"] if part != "body")
+    return _error(
+        "invalid_input", f"field '{where}': {first['msg'][:1].lower()}{first['msg'][1:]}", 422
+    )
+
+
+@app.exception_handler(StarletteHTTPException)
+async def _http_error(_: Any, err: StarletteHTTPException) -> JSONResponse:
+    """FastAPI turns a body it cannot decode into a bare 400; say which way it is bad."""
+    message = str(err.detail)
+    if isinstance(err.__cause__, UnicodeDecodeError):
+        message = "the request body is not UTF-8 text"
+    elif isinstance(err.__cause__, RecursionError):
+        message = "the request body is nested too deeply to read"
+    code = {400: "invalid_input", 404: "not_found", 405: "method_not_allowed"}.get(
+        err.status_code, "http_error"
+    )
+    return _error(code, message, err.status_code)
 
 
 @app.get("/v1/healthz")

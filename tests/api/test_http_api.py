@@ -95,3 +95,25 @@ def test_more_items_than_the_batch_limit_are_refused(
 
     assert refused.status_code == 422
     assert "the limit is 3" in refused.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"task": "classify", "items": [', "the request body is not valid JSON"),
+        (b'{"task": "classify", "labels": ["\xff"], "items": []}', "not UTF-8 text"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"task": "classify", "items": "nope"}', "field 'items': "),
+        (b'{"items": [{"id": "a", "text": "t"}]}', "field 'task': field required"),
+    ],
+    ids=["malformed", "not-utf8", "nested-100k-deep", "items-not-a-list", "task-missing"],
+)
+def test_a_body_that_cannot_be_read_gets_the_error_shape_not_a_crash(
+    db: str, redis_url: str, config_path: Path, body: bytes, message: str
+) -> None:
+    refused = client.post("/v1/batches", content=body, headers={"content-type": "application/json"})
+
+    assert refused.status_code in (400, 422), refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "invalid_input"
+    assert message in error["message"]
