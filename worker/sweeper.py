@@ -2,8 +2,10 @@
 
 - ``running`` jobs whose lease expired (their worker died, or lost Postgres for a lease) go
   back to ``pending``; if the old worker ever writes, its stale lease token is refused.
-- ``queued`` jobs whose message has waited longer than ``requeue_queued_after_s`` (Redis was
-  flushed or restarted) go back to ``pending``; if the message does turn up, it claims nothing.
+- ``queued`` jobs whose message has waited longer than ``requeue_queued_after_s`` go back to
+  ``pending``; if the message does turn up, it claims nothing. When Redis has visibly lost its
+  data (the sweeper's mark key is gone: a flush, a restart without persistence), every queued
+  job goes back at once, since its message is gone with the rest (``requeue_age_s``).
 - batches with no active job left are marked finished (a safety net behind the writers).
 
 Every statement is idempotent, so two sweepers at once would do no harm; still, a sweep runs
@@ -18,8 +20,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import redis
 from sqlalchemy import text
 
+from worker.domain.constants import QUEUES_MARK_KEY
 from worker.domain.db import get_engine, session_scope
 from worker.domain.log import log_event
 
@@ -100,3 +104,15 @@ def exclusive_sweep() -> Iterator[bool]:
             if held:
                 conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": SWEEP_LOCK_ID})
                 conn.commit()
+
+
+def requeue_age_s(client: redis.Redis, configured_s: int) -> int:
+    """How old a queued job's message must be to be sent again: 0 when Redis lost its data
+    since the last sweep (then no message survived), else the configured age. A first sweep
+    ever also reads 0; re-sending a live message is harmless, its job is claimed once."""
+    return configured_s if client.exists(QUEUES_MARK_KEY) else 0
+
+
+def mark_queues(client: redis.Redis) -> None:
+    """After a sweep has handed back what Redis lost, note that this Redis has been swept."""
+    client.set(QUEUES_MARK_KEY, "1")

@@ -17,7 +17,7 @@ from worker.domain.constants import DISPATCH_TASK, FEED_LOCK_KEY, RUN_CHUNK_TASK
 from worker.domain.log import log_event
 from worker.redis_layer import sync_client
 from worker.shutdown import StopWatch
-from worker.sweeper import exclusive_sweep
+from worker.sweeper import exclusive_sweep, mark_queues, requeue_age_s
 from worker.sweeper import sweep as sweep_abandoned
 from worker.webhooks import deliver_due
 
@@ -71,11 +71,14 @@ def sweep() -> int:
     """Periodic safety net: hand back abandoned work, then feed what no wake-up reached.
     One sweep at a time across the cluster; a second beat's turn is skipped."""
     config = load_config()
+    client = sync_client()
     with exclusive_sweep() as held:
         if not held:
             log_event(logger, "sweep_skipped", reason="another sweeper holds the lock")
             return 0
-        sweep_abandoned(requeue_queued_after_s=config.worker.requeue_queued_after_s)
-        release_waiting(config, sync_client(), utc_now())
+        age_s = requeue_age_s(client, config.worker.requeue_queued_after_s)
+        sweep_abandoned(requeue_queued_after_s=age_s)
+        mark_queues(client)  # only once the lost messages' jobs are pending again
+        release_waiting(config, client, utc_now())
         deliver_due()
     return feed_queues()

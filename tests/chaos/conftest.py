@@ -40,7 +40,8 @@ CHAOS_WORKER = {
     "queue_depth_chunks": 4,
     "max_inflight_per_process": 6,
     "lease_s": 15,  # outlives a 5 s Postgres restart between heartbeats (every 5 s)
-    "requeue_queued_after_s": 5,
+    # the default: a Redis flush is found by the sweeper's mark key, not by waiting this long
+    "requeue_queued_after_s": 600,
     "shutdown_grace_s": 3,
     "sweep_interval_s": 1,
     "result_flush_s": 0.2,

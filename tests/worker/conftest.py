@@ -67,7 +67,10 @@ def queue_batch(config: AppConfig, texts: list[str], labels: list[str] = LABELS)
         batch = submit_batch(session, config, SubmitRequest("classify", items, labels=labels))
     with session_scope() as session:
         ids = session.execute(
-            text("UPDATE jobs SET state = 'queued' WHERE batch_id = :b RETURNING id"),
+            text(
+                "UPDATE jobs SET state = 'queued', queued_at = now() WHERE batch_id = :b"
+                " RETURNING id"
+            ),
             {"b": batch.id},
         ).scalars()
         return sorted(ids)

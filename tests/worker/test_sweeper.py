@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import threading
 
+import redis
 from sqlalchemy import text
 
 from simulator.testing import SimHandle
 from tests.worker.conftest import job_rows, make_config, queue_batch
+from worker.domain.constants import QUEUES_MARK_KEY
 from worker.domain.db import session_scope
 from worker.jobstore import claim_jobs
-from worker.sweeper import SweepReport, exclusive_sweep, sweep
+from worker.sweeper import SweepReport, exclusive_sweep, mark_queues, requeue_age_s, sweep
 
 
 def test_expired_leases_and_stale_queued_jobs_go_back_to_pending(
@@ -75,3 +77,19 @@ def test_a_second_sweeper_skips_its_turn_while_one_holds_the_lock(
             assert (first, second) == (True, False)
     with exclusive_sweep() as after:  # released when the first sweep ended
         assert after is True
+
+
+def test_after_redis_lost_its_data_every_queued_job_goes_back_at_once(
+    db: str, sdk_env: SimHandle, redis_url: str
+) -> None:
+    client = redis.Redis.from_url(redis_url)
+    job_ids = queue_batch(make_config(), ["a", "b"])  # queued a moment ago: messages are fresh
+    mark_queues(client)
+    assert requeue_age_s(client, 600) == 600
+    assert sweep(requeue_queued_after_s=requeue_age_s(client, 600)).stale_queued == 0
+
+    client.delete(QUEUES_MARK_KEY)  # what FLUSHALL or a restart without persistence does
+
+    assert requeue_age_s(client, 600) == 0
+    assert sweep(requeue_queued_after_s=requeue_age_s(client, 600)).stale_queued == 2
+    assert {job.state for job in job_rows(job_ids)} == {"pending"}

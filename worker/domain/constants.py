@@ -17,6 +17,7 @@ BUDGET_KEY_PREFIX = REDIS_KEY_PREFIX + "budget:"  #: budget ledgers and open res
 BUDGET_EPOCH_KEY = REDIS_KEY_PREFIX + "budget-epoch"  #: gone = Redis lost the ledgers
 BUDGET_EPOCH_STATE = "budget_epoch"  #: system_state row recording that an epoch ever began
 RATE_KEY_PREFIX = REDIS_KEY_PREFIX + "rl:"  #: rate-limit windows, slots and pauses, per scope
+QUEUES_MARK_KEY = REDIS_KEY_PREFIX + "queues-mark"  #: set by the sweeper; gone = Redis lost data
 
 
 def provider_queue(provider: str) -> str:
