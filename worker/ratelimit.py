@@ -4,9 +4,12 @@ Limits are per minute, and providers (and Sluice's simulator) judge them over an
 window. The limiter keeps, per scope, the usage admitted in each second and admits a call
 only if the last ``WINDOW_S`` seconds plus this call stay within every limit. The window is a
 little longer than a minute, so the delay between reserving and the provider's arrival stamp
-cannot push a minute over. Reservations count ``max_tokens`` of output and an estimate of
-input, then settle to the usage the provider reported. A 429 pauses the scope for all workers
-for the provider's ``retry-after``. Concurrency slots expire, so a dead worker leaks none.
+cannot push a minute over. Within that, a GCRA pace refills each limit continuously at
+limit / ``WINDOW_S`` per second with a burst tolerance of ``BURST_S`` seconds' worth, so calls
+flow evenly rather than a minute's worth at once followed by a silent wait. Reservations
+count ``max_tokens`` of output and an estimate of input, then settle to the usage the provider
+reported. A 429 pauses the scope for all workers for the provider's ``retry-after``.
+Concurrency slots expire, so a dead worker leaks none.
 
 All decisions happen in Lua (``worker/lua/rate_*.lua``), atomically, on Redis's clock.
 """
@@ -34,9 +37,10 @@ logger = logging.getLogger("sluice.ratelimit")
 
 WINDOW_S = 61  #: seconds a reservation counts: one minute plus one second of margin
 CONCURRENCY_POLL_MS = 50  #: re-check this often while every concurrency slot is taken
-#: no single second may use more than this many seconds' worth of a per-minute limit: a
-#: minute's allowance is spread over at least 60 / BURST_S seconds instead of one instant
+#: the pace's burst tolerance: beyond this many seconds' worth of a limit sent at once, calls
+#: are spaced at limit / WINDOW_S per second (GCRA), so a minute's allowance flows out evenly
 BURST_S = 4
+BOOK_AHEAD_MS = 2_000  #: a call that conforms to the pace within this long is booked and sleeps
 SLOT_MARGIN_S = 30  #: a slot outlives its call's timeout by this much before it expires
 REDIS_RETRY_S = 1.0  #: while Redis is unreachable, calls wait (fail closed) and re-check this often
 DIMENSIONS = ("rpm", "input_tpm", "output_tpm", "tpm")  #: in the order the Lua scripts use
@@ -62,6 +66,10 @@ class LimitScope:
     @property
     def pause_key(self) -> str:
         return f"{RATE_KEY_PREFIX}{self.name}:pause"
+
+    @property
+    def pace_key(self) -> str:
+        return f"{RATE_KEY_PREFIX}{self.name}:pace"
 
     def limit_args(self) -> list[int]:
         values = [getattr(self.limits, dim) for dim in DIMENSIONS]
@@ -93,7 +101,8 @@ class Permit:
     demand: Demand
     second: int  #: the Redis second the reservation was counted in
     slot_id: str
-    waited_s: float
+    waited_s: float  #: from the first try until the call may be sent, its booked delay included
+    delay_s: float = 0.0  #: the pace's booked delay: send this long after admission
 
 
 class LimitTooSmall(Permanent):
@@ -139,6 +148,9 @@ class RateLimiter:
                 log_event(logger, "rate_limiter_unavailable", level=logging.WARNING, error=err)
                 outcome = REDIS_RETRY_S
             if isinstance(outcome, Permit):
+                if outcome.delay_s > 0:
+                    await asyncio.sleep(outcome.delay_s)  # the send time the pace booked
+                    waited_s += outcome.delay_s + await self._wait_out_pause(scopes)
                 return replace(outcome, waited_s=waited_s)
             if max_wait_s is not None and waited_s + outcome > max_wait_s:
                 await asyncio.sleep(max(max_wait_s - waited_s, 0.0))
@@ -146,11 +158,26 @@ class RateLimiter:
             await asyncio.sleep(outcome)
             waited_s += outcome
 
+    async def _wait_out_pause(self, scopes: Sequence[LimitScope]) -> float:
+        """A call booked ahead may wake into a 429 pause that began while it slept: it holds
+        its reservation and waits the pause out like every other caller."""
+        waited_s = 0.0
+        while True:
+            try:
+                paused_ms = max([int(await self._client.pttl(s.pause_key)) for s in scopes])
+            except RedisError:
+                return waited_s  # the pause is advisory here: the reservation was granted
+            if paused_ms <= 0:
+                return waited_s
+            await asyncio.sleep(paused_ms / 1000)
+            waited_s += paused_ms / 1000
+
     async def try_acquire(self, scopes: Sequence[LimitScope], demand: Demand) -> Permit | float:
-        """Reserve now and return the permit, or return the seconds to wait before trying again."""
+        """Reserve now and return the permit (send after its delay_s), or return the seconds to
+        wait before trying again."""
         slot_id = uuid.uuid4().hex
         slot_ttl_ms = int(max(scope.slot_ttl_s for scope in scopes) * 1000)
-        keys = [key for s in scopes for key in (s.window_key, s.slots_key, s.pause_key)]
+        keys = [key for s in scopes for key in (s.window_key, s.slots_key, s.pause_key, s.pace_key)]
         costs = [
             demand.requests,
             demand.input_tokens,
@@ -158,18 +185,18 @@ class RateLimiter:
             demand.input_tokens + demand.output_tokens,
         ]
         args: list[str | int] = [self._window_s, slot_ttl_ms, slot_id, CONCURRENCY_POLL_MS]
-        args += [self._burst_s, *costs]
+        args += [self._burst_s, BOOK_AHEAD_MS, *costs]
         args += [value for scope in scopes for value in scope.limit_args()]
-        status, value = await self._acquire(keys=keys, args=args)
+        status, value, *delay = await self._acquire(keys=keys, args=args)
         if status == 1:
-            return Permit(tuple(scopes), demand, int(value), slot_id, 0.0)
+            return Permit(tuple(scopes), demand, int(value), slot_id, 0.0, int(delay[0]) / 1000)
         if status == -1:
             raise _too_small(scopes, int(value) - 1, costs[int(value) - 1])
         return int(value) / 1000
 
     async def settle(self, permit: Permit, *, input_tokens: int, output_tokens: int) -> None:
         """Replace the reservation's estimate with the real usage and free the slot."""
-        keys = [key for s in permit.scopes for key in (s.window_key, s.slots_key)]
+        keys = [key for s in permit.scopes for key in (s.window_key, s.slots_key, s.pace_key)]
         args: list[str | int] = [
             permit.second,
             self._window_s,
@@ -179,6 +206,7 @@ class RateLimiter:
             input_tokens,
             output_tokens,
         ]
+        args += [value for scope in permit.scopes for value in scope.limit_args()[:4]]
         try:
             await self._settle(keys=keys, args=args)
         except RedisError as err:  # the reservation stays counted: safe, only less efficient

@@ -15,6 +15,7 @@ from simulator import SimConfig
 from simulator.testing import running_simulator
 from tests.conftest import fast_config, flush_test_redis, write_config
 from tests.e2e.conftest import TEST_KEY, Pipeline, stop_process, submit_items, wait_for_batch
+from worker.domain.constants import RATE_KEY_PREFIX
 
 RPM = 600
 INPUT_TPM = 27_000  #: about 150 of these test requests (179 input tokens each) per minute
@@ -105,6 +106,9 @@ def test_a_429_sent_anyway_pauses_every_worker_and_all_jobs_succeed(fresh: Pipel
         "classify", [(f"w-{i}", "hello [[label:other]]") for i in range(30)], LABELS
     )
     assert wait_for_batch(warm_up) == {"succeeded": 30}  # every worker has its clients ready
+    # forget the warm-up's pace, so the batch starts with a full burst, as a run would
+    client = redis.Redis.from_url(os.environ["SLUICE_REDIS_URL"])
+    client.delete(*client.keys(f"{RATE_KEY_PREFIX}*"))
     fresh.sim.reset()
     # lowered behind Sluice's back: Sluice's config still allows 128 concurrent calls
     fresh.sim.update_config(max_concurrency=2)

@@ -39,7 +39,7 @@ def scope(name: str = "provider:test", slot_ttl_s: float = 30, **limits: int) ->
 
 
 def run(coro_fn, *, window_s: int = SHORT_WINDOW_S, burst_s: int = 60):  # type: ignore[no-untyped-def]
-    """Run with pacing off (burst_s=60: a whole minute may go in one second) unless a test is
+    """Run with pacing off (burst_s=60: a burst tolerance of a whole minute) unless a test is
     about pacing, so window arithmetic can be checked exactly."""
 
     async def main():  # type: ignore[no-untyped-def]
@@ -241,19 +241,54 @@ def test_a_bounded_wait_gives_up_holding_nothing(flushed: None) -> None:
 
 
 def test_a_minutes_allowance_is_paced_over_the_minute_not_sent_at_once(flushed: None) -> None:
-    limited = scope(rpm=60)  # with burst_s=4: at most 4 requests in any one second
+    """GCRA: after a burst of burst_s seconds' worth, calls are spaced at limit / window_s per
+    second. A call within the book-ahead horizon is admitted with a delay to sleep."""
+    limited = scope(rpm=60)  # one request every 61 / 60 s, after a burst of 4 s' worth
 
-    async def body(limiter: RateLimiter) -> tuple[list[bool], Permit | float]:
-        burst = [
-            isinstance(await limiter.try_acquire([limited], one_request()), Permit)
-            for _ in range(6)
-        ]
-        wait = await limiter.try_acquire([limited], one_request())
-        return burst, wait
+    async def body(limiter: RateLimiter) -> list[Permit | float]:
+        return [await limiter.try_acquire([limited], one_request()) for _ in range(7)]
 
-    burst, wait = run(body, window_s=61, burst_s=4)
-    assert burst == [True] * 4 + [False] * 2
-    assert isinstance(wait, float) and 0 < wait <= 1.0  # the next second, not the next minute
+    outcomes = run(body, window_s=61, burst_s=4)
+    permits = [p for p in outcomes[:6] if isinstance(p, Permit)]
+    assert len(permits) == 6
+    assert [p.delay_s for p in permits[:4]] == [0.0] * 4  # the burst
+    assert 0 < permits[4].delay_s < 0.1  # 4 x 1.017 s of pace, less the 4 s tolerance
+    assert 0.95 < permits[5].delay_s < 1.1  # one interval later
+    wait = outcomes[6]
+    assert isinstance(wait, float) and 0 < wait <= 0.2  # beyond the 2 s horizon: try again soon
+
+
+def test_acquire_sleeps_until_the_booked_send_time(flushed: None) -> None:
+    limited = scope(rpm=120)  # an interval of 61 / 120 s = 0.51 s
+
+    async def body(limiter: RateLimiter) -> list[float]:
+        started, sent = time.monotonic(), []
+        for _ in range(5):
+            await limiter.acquire([limited], one_request())
+            sent.append(time.monotonic() - started)
+        return sent
+
+    # a burst of 1 s' worth (the first call and two more), then one per 0.51 s
+    sent = run(body, window_s=61, burst_s=1)
+    assert sent[2] < 0.1
+    assert 0.45 < sent[3] < 0.7 and 0.95 < sent[4] < 1.2
+
+
+def test_settling_gives_unused_tokens_back_to_the_pace(flushed: None) -> None:
+    limited = scope(output_tpm=6100)  # one output token per 10 ms of pace
+
+    async def body(limiter: RateLimiter) -> tuple[Permit | float, Permit | float]:
+        first = await limiter.try_acquire([limited], one_request(tokens_out=500))
+        assert isinstance(first, Permit) and first.delay_s == 0
+        # max_tokens 500 was reserved: 5 s of pace, so a second call would be booked late
+        unsettled = await limiter.try_acquire([limited], one_request(tokens_out=300))
+        assert isinstance(unsettled, float)  # 1 s beyond burst + 2 s horizon: not bookable
+        await limiter.settle(first, input_tokens=0, output_tokens=20)  # it used 20
+        second = await limiter.try_acquire([limited], one_request(tokens_out=300))
+        return unsettled, second
+
+    _, second = run(body, window_s=61, burst_s=2)
+    assert isinstance(second, Permit) and second.delay_s == 0  # 480 tokens' pace came back
 
 
 def test_a_settled_call_counts_from_when_it_ended(flushed: None) -> None:
