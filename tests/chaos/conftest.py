@@ -40,8 +40,9 @@ CHAOS_WORKER = {
     "queue_depth_chunks": 4,
     "max_inflight_per_process": 6,
     "lease_s": 15,  # outlives a 5 s Postgres restart between heartbeats (every 5 s)
-    # the default: a Redis flush is found by the sweeper's mark key, not by waiting this long
-    "requeue_queued_after_s": 600,
+    # short, for the message a SIGKILLed worker had reserved but not started: Redis keeps it
+    # unacked until the visibility timeout. A Redis flush is found by the sweeper's mark key.
+    "requeue_queued_after_s": 5,
     "shutdown_grace_s": 3,
     "sweep_interval_s": 1,
     "result_flush_s": 0.2,
