@@ -175,6 +175,18 @@ def test_provider_reporting_less_room_tightens_the_window(flushed: None) -> None
     assert run(body) == [True, True, True, False]
 
 
+def test_tightening_lasts_until_the_providers_reset_not_a_whole_window(flushed: None) -> None:
+    limited = scope(rpm=100)
+
+    async def body(limiter: RateLimiter) -> list[Permit | float]:
+        await limiter.observe(limited, [RemainingReport("rpm", remaining=2, reset_ms=3_000)])
+        return [await limiter.try_acquire([limited], one_request()) for _ in range(3)]
+
+    first, second, third = run(body, window_s=61)
+    assert isinstance(first, Permit) and isinstance(second, Permit)
+    assert isinstance(third, float) and 2.0 < third <= 5.0  # the reset, not 61 s
+
+
 def test_a_model_scope_and_its_provider_scope_both_count(flushed: None) -> None:
     provider = scope("provider:p", rpm=3)
     model = scope("model:m", rpm=10)
