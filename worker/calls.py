@@ -18,6 +18,7 @@ from typing import Any
 
 from worker.budget import BudgetInstance, BudgetLedger, Reservation
 from worker.budget_book import BudgetBook
+from worker.config_watch import LimitsWatch
 from worker.domain.budgets import CallScope
 from worker.domain.config import AppConfig, ModelConfig, ProviderKind
 from worker.domain.errors import ProviderError, RateLimited
@@ -26,7 +27,7 @@ from worker.domain.pricing import call_cost_usd, worst_case_cost_usd
 from worker.domain.tasks_spec import TaskRequest
 from worker.jobstore import AttemptRecord, JobOutcome
 from worker.providers import Completion, Provider, build_provider
-from worker.ratelimit import Demand, LimitScope, Permit, RateLimiter, scopes_for
+from worker.ratelimit import Demand, LimitScope, Permit, RateLimiter
 from worker.retry import retry_policy
 from worker.tokens import estimate_request_tokens
 
@@ -83,9 +84,11 @@ class Caller:
         limiter: RateLimiter,
         ledger: BudgetLedger,
         book: BudgetBook,
+        limits: LimitsWatch | None = None,
         clock: Clock = utc_now,
     ) -> None:
         self.config = config
+        self.limits = limits or LimitsWatch(config, None)
         self.providers = providers
         self.limiter = limiter
         self.ledger = ledger
@@ -99,7 +102,7 @@ class Caller:
             model_name,
             model,
             self.providers.get(model.provider),
-            scopes_for(self.config, model_name),
+            self.limits.scopes(model_name),
             self.config.providers[model.provider].kind,
         )
 

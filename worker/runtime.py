@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 from worker.budget import BudgetLedger
 from worker.budget_book import BudgetBook, load_spent, start_epoch
 from worker.calls import RATE_WAIT_SLICE_S, Caller, Clock, ProviderPool, utc_now
+from worker.config_watch import LimitsWatch
 from worker.domain.config import AppConfig, load_config
+from worker.domain.settings import get_settings
 from worker.executor import Executor
 from worker.ratelimit import RateLimiter
 from worker.redis_layer import async_client
@@ -44,7 +47,11 @@ def recovery_grace_s(config: AppConfig) -> float:
     return RATE_WAIT_SLICE_S + longest_call_s + config.worker.result_flush_s + EPOCH_GRACE_MARGIN_S
 
 
-def build_executor(config: AppConfig, *, clock: Clock = utc_now) -> Executor:
+def build_executor(
+    config: AppConfig, *, clock: Clock = utc_now, config_path: Path | None = None
+) -> Executor:
+    """An executor for ``config``; with ``config_path`` (the file it came from), rate-limit
+    changes to that file reach running calls (worker/config_watch.py)."""
     # every call in flight may hold a Redis connection at once (limiter, then ledger)
     connections = config.worker.max_inflight_per_process + REDIS_SPARE_CONNECTIONS
     ledger = BudgetLedger(
@@ -59,6 +66,7 @@ def build_executor(config: AppConfig, *, clock: Clock = utc_now) -> Executor:
         limiter=RateLimiter(async_client(max_connections=connections)),
         ledger=ledger,
         book=BudgetBook(config),
+        limits=LimitsWatch(config, config_path),
         clock=clock,
     )
     return Executor(caller)
@@ -67,7 +75,7 @@ def build_executor(config: AppConfig, *, clock: Clock = utc_now) -> Executor:
 def executor() -> Executor:
     global _executor
     if _executor is None:
-        _executor = build_executor(load_config())
+        _executor = build_executor(load_config(), config_path=get_settings().config)
     return _executor
 
 
