@@ -21,7 +21,7 @@ from simulator import SimConfig
 from simulator.testing import running_simulator
 from worker.domain.config import TaskConfig, default_config_text, parse_config
 from worker.domain.tasks_spec import build_request
-from worker.providers.anthropic_adapter import TOOL_DESCRIPTION
+from worker.providers.anthropic_adapter import message_kwargs as anthropic_message_kwargs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TICKETS_PATH = REPO_ROOT / "api" / "samples" / "support_tickets.jsonl"  #: 500 support tickets
@@ -49,24 +49,9 @@ def _classify_task() -> TaskConfig:
 
 
 def message_kwargs(text: str) -> dict[str, Any]:
-    """`messages.create` arguments for one ticket, as Sluice's Anthropic adapter builds them."""
+    """`messages.create` arguments for one ticket, built by Sluice's own Anthropic adapter."""
     request = build_request(_classify_task(), text=text, params={"labels": LABELS})
-    kwargs: dict[str, Any] = {
-        "model": MODEL,
-        "max_tokens": request.max_tokens,
-        "messages": [{"role": "user", "content": request.prompt}],
-        "tools": [
-            {
-                "name": request.output_name,
-                "description": TOOL_DESCRIPTION,
-                "input_schema": request.output_schema,
-            }
-        ],
-        "tool_choice": {"type": "tool", "name": request.output_name},
-    }
-    if request.system:
-        kwargs["system"] = request.system
-    return kwargs
+    return anthropic_message_kwargs(request, model=MODEL)
 
 
 def mean_input_tokens(tickets: list[str]) -> float:

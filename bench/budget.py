@@ -145,14 +145,7 @@ def provider_spend(sim: SimHandle) -> Decimal:
     from worker.domain.config import load_config
 
     price = load_config().models[MODEL]
-    total = Decimal(0)
-    for record in sim.log():
-        if record["status"] == 200:
-            total += (
-                Decimal(record["input_tokens"]) * price.input_per_mtok
-                + Decimal(record["output_tokens"]) * price.output_per_mtok
-            )
-    return total / Decimal(1_000_000)
+    return sim.reported_spend_usd(price.input_per_mtok, price.output_per_mtok)
 
 
 def _bench_ledger() -> tuple[aioredis.Redis, BudgetLedger, BudgetInstance]:

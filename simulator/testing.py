@@ -28,6 +28,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -67,6 +68,14 @@ class SimHandle:
     def log(self) -> list[dict[str, Any]]:
         """Every request record (see `simulator.records`), oldest first."""
         return list(self._admin("GET", "/_sim/log"))
+
+    def reported_spend_usd(self, input_per_mtok: Decimal, output_per_mtok: Decimal) -> Decimal:
+        """What the answered requests cost by the usage the simulator reported, at these
+        per-million-token prices: a count of spend independent of Sluice's own ledger."""
+        answered = [r for r in self.log() if r["status"] == 200]
+        tokens_in = sum(int(r["input_tokens"]) for r in answered)
+        tokens_out = sum(int(r["output_tokens"]) for r in answered)
+        return (tokens_in * input_per_mtok + tokens_out * output_per_mtok) / Decimal(1_000_000)
 
     def stats(self) -> dict[str, Any]:
         """Counts of requests by status, endpoint and fault."""

@@ -54,15 +54,7 @@ def _spent(batch_id: uuid.UUID) -> Decimal:
 def _provider_says_spent(pipe: Pipeline) -> Decimal:
     """Spend recomputed independently: the simulator's reported usage times the price list."""
     price = load_config().models["claude-haiku-5-5"]
-    return sum(
-        (
-            Decimal(r["input_tokens"]) * price.input_per_mtok
-            + Decimal(r["output_tokens"]) * price.output_per_mtok
-        )
-        / Decimal(1_000_000)
-        for r in pipe.sim.log()
-        if r["status"] == 200
-    ) or Decimal(0)
+    return pipe.sim.reported_spend_usd(price.input_per_mtok, price.output_per_mtok)
 
 
 def _submit_with_budget(items: list[tuple[str, str]], budget_usd: Decimal) -> uuid.UUID:

@@ -28,21 +28,7 @@ class AnthropicProvider:
         )
 
     async def complete(self, request: TaskRequest, *, model: str) -> Completion:
-        kwargs: dict[str, Any] = {
-            "model": model,
-            "max_tokens": request.max_tokens,
-            "messages": [{"role": "user", "content": request.prompt}],
-            "tools": [
-                {
-                    "name": request.output_name,
-                    "description": TOOL_DESCRIPTION,
-                    "input_schema": request.output_schema,
-                }
-            ],
-            "tool_choice": {"type": "tool", "name": request.output_name},
-        }
-        if request.system:
-            kwargs["system"] = request.system
+        kwargs = message_kwargs(request, model=model)
         try:
             raw = await self._client.messages.with_raw_response.create(**kwargs)
             message = await parsed(raw)
@@ -74,3 +60,24 @@ class AnthropicProvider:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def message_kwargs(request: TaskRequest, *, model: str) -> dict[str, Any]:
+    """`messages.create` arguments for one task request: a forced tool call whose input schema
+    is the task's output schema."""
+    kwargs: dict[str, Any] = {
+        "model": model,
+        "max_tokens": request.max_tokens,
+        "messages": [{"role": "user", "content": request.prompt}],
+        "tools": [
+            {
+                "name": request.output_name,
+                "description": TOOL_DESCRIPTION,
+                "input_schema": request.output_schema,
+            }
+        ],
+        "tool_choice": {"type": "tool", "name": request.output_name},
+    }
+    if request.system:
+        kwargs["system"] = request.system
+    return kwargs
